@@ -1,0 +1,1 @@
+"""The planner's data layer: tables, migrations, rules and commands."""

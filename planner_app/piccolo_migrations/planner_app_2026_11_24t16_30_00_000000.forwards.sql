@@ -1,0 +1,111 @@
+-- Supabase auth compatibility.
+--
+-- On Supabase the roles anon / authenticated / service_role, the schema auth,
+-- auth.uid() / auth.role() / auth.jwt() and auth.users already exist and are
+-- owned by other roles (the migration role may not even have rights on
+-- auth), so each piece is created only when the catalogs say it is missing.
+-- Every object created here carries the comment 'planner_app:compat' so the
+-- backwards step drops only what this step created. Roles are cluster-wide
+-- and shared with other databases: they are never dropped.
+
+do $compat$
+begin
+  -- Roles: created concurrently by another database's migration is fine.
+  begin
+    if not exists (select 1 from pg_catalog.pg_roles where rolname = 'anon') then
+      create role anon nologin noinherit;
+    end if;
+  exception when duplicate_object or unique_violation then null;
+  end;
+  begin
+    if not exists (select 1 from pg_catalog.pg_roles where rolname = 'authenticated') then
+      create role authenticated nologin noinherit;
+    end if;
+  exception when duplicate_object or unique_violation then null;
+  end;
+  begin
+    if not exists (select 1 from pg_catalog.pg_roles where rolname = 'service_role') then
+      create role service_role nologin noinherit bypassrls;
+    end if;
+  exception when duplicate_object or unique_violation then null;
+  end;
+
+  if not exists (select 1 from pg_catalog.pg_namespace where nspname = 'auth') then
+    create schema auth;
+    comment on schema auth is 'planner_app:compat';
+    grant usage on schema auth to anon, authenticated, service_role;
+  end if;
+
+  -- auth.uid(), auth.role() and auth.jwt() read the JWT claims the way
+  -- Supabase's own definitions do (PostgREST sets request.jwt.claims).
+  if not exists (
+    select 1 from pg_catalog.pg_proc p
+    join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = 'auth' and p.proname = 'uid'
+  ) then
+    create function auth.uid() returns uuid
+      language sql stable
+      set search_path = ''
+    as $fn$
+      select coalesce(
+        nullif(current_setting('request.jwt.claim.sub', true), ''),
+        (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+      )::uuid
+    $fn$;
+    comment on function auth.uid() is 'planner_app:compat';
+    grant execute on function auth.uid() to anon, authenticated, service_role;
+  end if;
+
+  if not exists (
+    select 1 from pg_catalog.pg_proc p
+    join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = 'auth' and p.proname = 'role'
+  ) then
+    create function auth.role() returns text
+      language sql stable
+      set search_path = ''
+    as $fn$
+      select coalesce(
+        nullif(current_setting('request.jwt.claim.role', true), ''),
+        (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+      )::text
+    $fn$;
+    comment on function auth.role() is 'planner_app:compat';
+    grant execute on function auth.role() to anon, authenticated, service_role;
+  end if;
+
+  if not exists (
+    select 1 from pg_catalog.pg_proc p
+    join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+    where n.nspname = 'auth' and p.proname = 'jwt'
+  ) then
+    create function auth.jwt() returns jsonb
+      language sql stable
+      set search_path = ''
+    as $fn$
+      select coalesce(
+        nullif(current_setting('request.jwt.claim', true), ''),
+        nullif(current_setting('request.jwt.claims', true), '')
+      )::jsonb
+    $fn$;
+    comment on function auth.jwt() is 'planner_app:compat';
+    grant execute on function auth.jwt() to anon, authenticated, service_role;
+  end if;
+
+  -- A minimal auth.users: the planner only needs the id (and an email for
+  -- people reading the data). Supabase's own table has many more columns.
+  if not exists (
+    select 1 from pg_catalog.pg_class c
+    join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = 'auth' and c.relname = 'users'
+  ) then
+    create table auth.users (
+      id uuid primary key default gen_random_uuid(),
+      email text,
+      created_at timestamptz not null default now(),
+      updated_at timestamptz not null default now()
+    );
+    comment on table auth.users is 'planner_app:compat';
+  end if;
+end
+$compat$;

@@ -1,0 +1,267 @@
+"""
+The planner's tables, in domain order.
+
+Piccolo creates the tables, columns, single-column foreign keys, CHECKs and
+UNIQUE constraints declared here (migration ``0002``). What Piccolo cannot
+express lives in the raw SQL migrations beside it: the ``auth.users`` and
+same-owner foreign keys, derived columns, partial uniques, the non-overlap
+exclusion, ``updated_at``, the lock, the audit log and row-level security.
+``docs/schema.md`` explains each rule; constraint names start with the table.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+
+from piccolo.columns import (
+    JSONB,
+    UUID,
+    BigInt,
+    BigSerial,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    OnDelete,
+    SmallInt,
+    Text,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.columns.defaults.timestamptz import TimestamptzNow
+from piccolo.constraints import Check, Unique
+from piccolo.table import Table
+
+
+class VisionStatus(str, Enum):
+    active = "active"
+    archived = "archived"
+
+
+class CycleStatus(str, Enum):
+    draft = "draft"
+    active = "active"
+    completed = "completed"
+    archived = "archived"
+
+
+class GoalType(str, Enum):
+    professional = "professional"
+    personal = "personal"
+
+
+class MessageRole(str, Enum):
+    user = "user"
+    assistant = "assistant"
+    system = "system"
+    tool = "tool"
+
+
+class AuditAction(str, Enum):
+    insert = "INSERT"
+    update = "UPDATE"
+    delete = "DELETE"
+
+
+def _owner() -> UUID:
+    """``user_id``: the owner, an ``auth.users`` id (FK added in raw SQL)."""
+    return UUID(default=None, null=False, index=True)
+
+
+def _created_at() -> Timestamptz:
+    return Timestamptz(default=TimestamptzNow(), null=False)
+
+
+def _updated_at() -> Timestamptz:
+    return Timestamptz(default=TimestamptzNow(), null=False)
+
+
+class Vision(Table, tablename="vision"):
+    """A user's long-term vision statement."""
+
+    id = UUID(primary_key=True)
+    user_id = _owner()
+    title = Text(null=False)
+    statement = Text(null=False)
+    status = Varchar(length=16, default="active", choices=VisionStatus)
+    created_at = _created_at()
+    updated_at = _updated_at()
+
+    vision_title_not_blank = Check("btrim(title) <> ''")
+    vision_statement_not_blank = Check("btrim(statement) <> ''")
+    vision_status_valid = Check("status IN ('active', 'archived')")
+
+
+class Cycle(Table, tablename="cycle"):
+    """A 12-week period of one user, optionally serving a vision."""
+
+    id = UUID(primary_key=True)
+    user_id = _owner()
+    vision_id = ForeignKey(
+        references=Vision, null=True, default=None, on_delete=OnDelete.set_null
+    )
+    start_date = Date(null=False)
+    # Always start_date + 83 days: filled by a trigger, proven by a CHECK.
+    end_date = Date(null=True, default=None)
+    status = Varchar(length=16, default="draft", choices=CycleStatus)
+    lock_enforced = Boolean(default=False, null=False)
+    locked_at = Timestamptz(null=True, default=None)
+    created_at = _created_at()
+    updated_at = _updated_at()
+
+    cycle_status_valid = Check(
+        "status IN ('draft', 'active', 'completed', 'archived')"
+    )
+    cycle_end_date_is_start_plus_83 = Check("end_date = start_date + 83")
+
+
+class Goal(Table, tablename="goal"):
+    """One goal of a cycle: at most one per goal type (the 1+1 rule)."""
+
+    id = UUID(primary_key=True)
+    user_id = _owner()
+    cycle_id = ForeignKey(references=Cycle, null=False, on_delete=OnDelete.cascade)
+    goal_type = Varchar(length=16, choices=GoalType, null=False, default=None)
+    title = Text(null=False)
+    description = Text(null=False, default="")
+    created_at = _created_at()
+    updated_at = _updated_at()
+
+    goal_one_per_type = Unique(["cycle_id", "goal_type"])
+    goal_type_valid = Check("goal_type IN ('professional', 'personal')")
+    goal_title_not_blank = Check("btrim(title) <> ''")
+
+
+class Task(Table, tablename="task"):
+    """A tactic: a repeated action that serves one goal."""
+
+    id = UUID(primary_key=True)
+    user_id = _owner()
+    goal_id = ForeignKey(references=Goal, null=False, on_delete=OnDelete.cascade)
+    # The goal's cycle, copied by a trigger so plan items can prove that the
+    # task and the weekly plan belong to the same cycle.
+    cycle_id = UUID(null=True, default=None)
+    title = Text(null=False)
+    description = Text(null=False, default="")
+    default_quota = Integer(default=1, null=False)
+    created_at = _created_at()
+    updated_at = _updated_at()
+
+    task_title_not_blank = Check("btrim(title) <> ''")
+    task_default_quota_at_least_1 = Check("default_quota >= 1")
+
+
+class WeeklyPlan(Table, tablename="weekly_plan"):
+    """One week (1..12) of a cycle."""
+
+    id = UUID(primary_key=True)
+    user_id = _owner()
+    cycle_id = ForeignKey(references=Cycle, null=False, on_delete=OnDelete.cascade)
+    week_no = SmallInt(null=False, default=None)
+    # The cycle's start_date + 7 * (week_no - 1): kept by a trigger.
+    week_start_date = Date(null=True, default=None)
+    reflection = Text(null=True, default=None)
+    created_at = _created_at()
+    updated_at = _updated_at()
+
+    weekly_plan_one_per_week = Unique(["cycle_id", "week_no"])
+    weekly_plan_week_no_1_to_12 = Check("week_no BETWEEN 1 AND 12")
+
+
+class PlanItem(Table, tablename="plan_item"):
+    """A task planned in one week, with its quota and what was done."""
+
+    id = UUID(primary_key=True)
+    user_id = _owner()
+    weekly_plan_id = ForeignKey(
+        references=WeeklyPlan, null=False, on_delete=OnDelete.cascade
+    )
+    task_id = ForeignKey(references=Task, null=False, on_delete=OnDelete.cascade)
+    # The weekly plan's cycle, copied by a trigger (see Task.cycle_id).
+    cycle_id = UUID(null=True, default=None)
+    quota = Integer(null=False, default=1)
+    completed_count = Integer(null=False, default=0)
+    notes = Text(null=True, default=None)
+    created_at = _created_at()
+    updated_at = _updated_at()
+
+    plan_item_one_per_task_and_week = Unique(["weekly_plan_id", "task_id"])
+    plan_item_quota_not_negative = Check("quota >= 0")
+    plan_item_completed_count_not_negative = Check("completed_count >= 0")
+
+
+class ChatSession(Table, tablename="chat_session"):
+    """A conversation with the AI coach, optionally about one cycle."""
+
+    id = UUID(primary_key=True)
+    user_id = _owner()
+    cycle_id = ForeignKey(
+        references=Cycle, null=True, default=None, on_delete=OnDelete.set_null
+    )
+    title = Text(null=True, default=None)
+    context = JSONB(null=False, default={})
+    created_at = _created_at()
+    updated_at = _updated_at()
+
+    chat_session_context_is_object = Check("jsonb_typeof(context) = 'object'")
+
+
+class ChatMessage(Table, tablename="chat_message"):
+    """One message of a chat session."""
+
+    id = UUID(primary_key=True)
+    user_id = _owner()
+    session_id = ForeignKey(
+        references=ChatSession, null=False, on_delete=OnDelete.cascade
+    )
+    role = Varchar(length=16, choices=MessageRole, null=False, default=None)
+    content = Text(null=False)
+    metadata = JSONB(null=False, default={})
+    created_at = _created_at()
+    updated_at = _updated_at()
+
+    chat_message_role_valid = Check(
+        "role IN ('user', 'assistant', 'system', 'tool')"
+    )
+    chat_message_metadata_is_object = Check("jsonb_typeof(metadata) = 'object'")
+
+
+class AuditLog(Table, tablename="audit_log"):
+    """One change to a domain row, written only by the audit trigger."""
+
+    id = BigSerial(primary_key=True)
+    occurred_at = Timestamptz(default=TimestamptzNow(), null=False)
+    table_name = Text(null=False)
+    record_id = UUID(null=False, default=None)
+    action = Varchar(length=6, choices=AuditAction, null=False, default=None)
+    user_id = UUID(null=False, default=None, index=True)
+    actor_id = UUID(null=True, default=None)
+    actor_role = Text(null=True, default=None)
+    txid = BigInt(null=False, default=0)
+    before = JSONB(null=True, default=None)
+    after = JSONB(null=True, default=None)
+
+    audit_log_action_valid = Check("action IN ('INSERT', 'UPDATE', 'DELETE')")
+    audit_log_before_matches_action = Check(
+        "(action = 'INSERT') = (before IS NULL)"
+        " AND (before IS NULL OR jsonb_typeof(before) = 'object')"
+    )
+    audit_log_after_matches_action = Check(
+        "(action = 'DELETE') = (after IS NULL)"
+        " AND (after IS NULL OR jsonb_typeof(after) = 'object')"
+    )
+
+
+TABLES: tuple[type[Table], ...] = (
+    Vision,
+    Cycle,
+    Goal,
+    Task,
+    WeeklyPlan,
+    PlanItem,
+    ChatSession,
+    ChatMessage,
+    AuditLog,
+)
+
+DOMAIN_TABLES: tuple[type[Table], ...] = TABLES[:-1]
