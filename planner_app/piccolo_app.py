@@ -4,7 +4,7 @@ The planner app: its tables, migrations and commands.
 
 import os
 
-from piccolo.conf.apps import AppConfig, Command
+from piccolo.conf.apps import AppConfig
 
 from planner_app.tables import TABLES
 

@@ -87,8 +87,8 @@ class Vision(Table, tablename="vision"):
     created_at = _created_at()
     updated_at = _updated_at()
 
-    vision_title_not_blank = Check("btrim(title) <> ''")
-    vision_statement_not_blank = Check("btrim(statement) <> ''")
+    vision_title_not_blank = Check(r"title ~ '\S'")
+    vision_statement_not_blank = Check(r"statement ~ '\S'")
     vision_status_valid = Check("status IN ('active', 'archived')")
 
 
@@ -109,9 +109,7 @@ class Cycle(Table, tablename="cycle"):
     created_at = _created_at()
     updated_at = _updated_at()
 
-    cycle_status_valid = Check(
-        "status IN ('draft', 'active', 'completed', 'archived')"
-    )
+    cycle_status_valid = Check("status IN ('draft', 'active', 'completed', 'archived')")
     cycle_end_date_is_start_plus_83 = Check("end_date = start_date + 83")
 
 
@@ -129,7 +127,7 @@ class Goal(Table, tablename="goal"):
 
     goal_one_per_type = Unique(["cycle_id", "goal_type"])
     goal_type_valid = Check("goal_type IN ('professional', 'personal')")
-    goal_title_not_blank = Check("btrim(title) <> ''")
+    goal_title_not_blank = Check(r"title ~ '\S'")
 
 
 class Task(Table, tablename="task"):
@@ -147,7 +145,7 @@ class Task(Table, tablename="task"):
     created_at = _created_at()
     updated_at = _updated_at()
 
-    task_title_not_blank = Check("btrim(title) <> ''")
+    task_title_not_blank = Check(r"title ~ '\S'")
     task_default_quota_at_least_1 = Check("default_quota >= 1")
 
 
@@ -220,9 +218,7 @@ class ChatMessage(Table, tablename="chat_message"):
     created_at = _created_at()
     updated_at = _updated_at()
 
-    chat_message_role_valid = Check(
-        "role IN ('user', 'assistant', 'system', 'tool')"
-    )
+    chat_message_role_valid = Check("role IN ('user', 'assistant', 'system', 'tool')")
     chat_message_metadata_is_object = Check("jsonb_typeof(metadata) = 'object'")
 
 

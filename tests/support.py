@@ -81,7 +81,10 @@ async def assert_rejected(
     """
     before = await snapshot(conn)
     try:
-        await conn.execute(sql, *args)
+        # A savepoint when the caller holds a transaction, so the snapshot
+        # below can still read.
+        async with conn.transaction():
+            await conn.execute(sql, *args)
     except asyncpg.PostgresError as error:
         rejected = error
     else:

@@ -132,9 +132,7 @@ async def forwards():
         class_name="AuditLog", tablename="audit_log", schema=None, columns=None
     )
 
-    manager.add_table(
-        class_name="Task", tablename="task", schema=None, columns=None
-    )
+    manager.add_table(class_name="Task", tablename="task", schema=None, columns=None)
 
     manager.add_table(
         class_name="ChatMessage",
@@ -143,17 +141,13 @@ async def forwards():
         columns=None,
     )
 
-    manager.add_table(
-        class_name="Goal", tablename="goal", schema=None, columns=None
-    )
+    manager.add_table(class_name="Goal", tablename="goal", schema=None, columns=None)
 
     manager.add_table(
         class_name="PlanItem", tablename="plan_item", schema=None, columns=None
     )
 
-    manager.add_table(
-        class_name="Cycle", tablename="cycle", schema=None, columns=None
-    )
+    manager.add_table(class_name="Cycle", tablename="cycle", schema=None, columns=None)
 
     manager.add_table(
         class_name="WeeklyPlan",
@@ -1866,7 +1860,7 @@ async def forwards():
         tablename="vision",
         constraint_name="vision_title_not_blank",
         constraint_class=Check,
-        params={"condition": "btrim(title) <> ''"},
+        params={"condition": "title ~ '\\S'"},
         schema=None,
     )
 
@@ -1875,7 +1869,7 @@ async def forwards():
         tablename="vision",
         constraint_name="vision_statement_not_blank",
         constraint_class=Check,
-        params={"condition": "btrim(statement) <> ''"},
+        params={"condition": "statement ~ '\\S'"},
         schema=None,
     )
 
@@ -1924,7 +1918,7 @@ async def forwards():
         tablename="task",
         constraint_name="task_title_not_blank",
         constraint_class=Check,
-        params={"condition": "btrim(title) <> ''"},
+        params={"condition": "title ~ '\\S'"},
         schema=None,
     )
 
@@ -1978,7 +1972,7 @@ async def forwards():
         tablename="goal",
         constraint_name="goal_title_not_blank",
         constraint_class=Check,
-        params={"condition": "btrim(title) <> ''"},
+        params={"condition": "title ~ '\\S'"},
         schema=None,
     )
 
@@ -2014,9 +2008,7 @@ async def forwards():
         tablename="cycle",
         constraint_name="cycle_status_valid",
         constraint_class=Check,
-        params={
-            "condition": "status IN ('draft', 'active', 'completed', 'archived')"
-        },
+        params={"condition": "status IN ('draft', 'active', 'completed', 'archived')"},
         schema=None,
     )
 
