@@ -1,0 +1,101 @@
+"""
+Database selection (``planner_app/database.py``): ``DATABASE_URL`` wins,
+otherwise the project starts its embedded PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from planner_app.database import (
+    DatabaseConfigError,
+    _forget_stale_handles,
+    embedded_data_dir,
+    validate_database_url,
+    with_database,
+)
+from tests.support import run_cli
+
+
+async def test_the_suite_runs_on_the_engine_it_was_asked_for(db):
+    """DATABASE_URL set: that server; unset: the embedded server's data dir."""
+    data_directory = Path(await db.fetchval("show data_directory")).resolve()
+    on_embedded = data_directory == embedded_data_dir().resolve()
+    assert on_embedded == (os.environ["PLANNER_TEST_ENGINE"] == "embedded")
+    if on_embedded:
+        assert await db.fetchval("show server_version_num") >= "180000"
+
+
+def test_a_database_url_must_be_a_postgres_url():
+    assert validate_database_url("postgres://u@h/db") == "postgres://u@h/db"
+    with pytest.raises(DatabaseConfigError, match="postgres://"):
+        validate_database_url("mysql://u@h/db")
+
+
+def test_with_database_keeps_server_and_options():
+    url = "postgresql://postgres:@/planner?host=/srv/pg"
+    assert with_database(url, "other") == "postgresql://postgres:@/other?host=/srv/pg"
+
+
+def test_cli_rejects_a_non_postgres_url_with_one_line():
+    result = run_cli("migrations", "forwards", "all", database_url="mysql://h/db")
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: DATABASE_URL must start with postgres:// or postgresql://, got 'mysql'"
+    ]
+
+
+def test_pids_of_dead_processes_are_forgotten_before_starting(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    pid_file = tmp_path / ".handle_pids.json"
+    pid_file.write_text(json.dumps([os.getpid(), dead.pid]))
+
+    _forget_stale_handles(tmp_path)
+
+    assert json.loads(pid_file.read_text()) == [os.getpid()]
+
+
+async def test_without_database_url_the_cli_starts_and_stops_the_embedded_server(
+    tmp_path,
+):
+    data_dir = tmp_path / "pgdata"
+    env = {"PLANNER_PGDATA": str(data_dir)}
+    without_url = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).with_name("piccolo")),
+            "migrations",
+            "forwards",
+            "all",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**without_url, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"Using the embedded PostgreSQL in {data_dir}" in result.stderr
+    assert (data_dir / "PG_VERSION").read_text().strip() == "18"
+    # The last (only) user of the server has exited: the server stopped.
+    assert not (data_dir / "postmaster.pid").exists()
+    # A second command reuses the data folder: the migrations are there.
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("piccolo")), "migrations", "check"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env={**without_url, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2026-11-24T16:30:00:000000" in result.stdout
+    assert "False" not in result.stdout
