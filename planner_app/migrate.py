@@ -124,7 +124,9 @@ async def ensure_migration_table(engine: PostgresEngine | None = None) -> None:
         except asyncpg.PostgresError as error:
             # Only an unlocked creator outside this command can get here.
             if getattr(error, "sqlstate", None) not in _ALREADY_EXISTS:
-                raise
+                raise MigrateError(
+                    f"cannot create Piccolo's migration table: {_one_line(error)}"
+                ) from error
     raise MigrateError("could not create Piccolo's migration table")
 
 
@@ -229,10 +231,11 @@ async def apply_pending(
     for migration in await pending_migrations():
         try:
             done = await _apply_one(engine, migration, lock_timeout)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        except Exception as error:
+            # The database's message, or a broken migration module's error.
             raise MigrateError(
                 f"migration {migration.label} failed and was rolled back "
-                f"({len(applied)} applied before it): {_one_line(error)}"
+                f"({len(applied)} applied by this run before it): {_one_line(error)}"
             ) from error
         if done:
             applied.append(migration)

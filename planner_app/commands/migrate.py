@@ -7,6 +7,8 @@ from __future__ import annotations
 import sys
 import warnings
 
+import asyncpg
+
 from planner_app import migrate as deploy
 
 if sys.argv[1:3] == ["planner_app", "migrate"]:
@@ -41,6 +43,8 @@ async def migrate(
     """
     if sum((check, dry_run, check_models)) > 1:
         deploy.fail("use only one of --check, --dry_run, --check_models")
+    if lock_timeout < 0:
+        deploy.fail("--lock_timeout must be 0 (no limit) or a number of seconds")
     try:
         if check_models:
             await _check_models()
@@ -58,6 +62,8 @@ async def migrate(
                 print("No pending migrations: the database is up to date")
     except deploy.MigrateError as error:
         deploy.fail(str(error))
+    except (asyncpg.PostgresError, OSError) as error:
+        deploy.fail(f"database error: {' '.join(str(error).split())}")
 
 
 async def _check() -> None:
