@@ -58,6 +58,10 @@ def add_sql_steps(manager: MigrationManager, migration_file: str) -> MigrationMa
     async def run_backwards() -> None:
         await execute_in_migration(backwards_sql)
 
+    # Kept on the steps so `piccolo planner_app migrate --dry_run` can show
+    # the SQL without running it.
+    run_forwards.sql = forwards_sql  # type: ignore[attr-defined]
+    run_backwards.sql = backwards_sql  # type: ignore[attr-defined]
     manager.add_raw(run_forwards)
     manager.add_raw_backwards(run_backwards)
     return manager

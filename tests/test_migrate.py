@@ -1,0 +1,293 @@
+"""
+``piccolo planner_app migrate``: concurrent deployers queue on the advisory
+lock, each migration commits together with its record or not at all,
+``--check`` gates deploys and ``--dry_run`` writes nothing. Every test runs
+the real CLI on its own empty database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+from collections import Counter
+from pathlib import Path
+
+import asyncpg
+from piccolo.apps.migrations.commands.base import BaseMigrationManager
+
+from planner_app.piccolo_app import APP_CONFIG
+from tests.support import PICCOLO, PLANNER_TABLES, PROJECT_ROOT, run_cli
+
+MIGRATIONS = Path(APP_CONFIG.resolved_migrations_folder_path)
+TABLES_MIGRATION = "2026-11-24T16:32:38:970040"
+INTEGRITY_MIGRATION = "2026-11-24T16:40:00:000000"
+CONCURRENT_DEPLOYERS = 6
+
+
+def migration_ids() -> list[str]:
+    finder = BaseMigrationManager()
+    return finder.get_migration_ids(finder.get_migration_modules(str(MIGRATIONS)))
+
+
+async def recorded(url: str) -> list[str]:
+    """The migration names in Piccolo's ``migration`` table, in order."""
+    conn = await asyncpg.connect(url)
+    try:
+        if not await conn.fetchval("select to_regclass('public.migration')"):
+            return []
+        rows = await conn.fetch(
+            "select name from migration where app_name = 'planner_app' order by id"
+        )
+        return [row["name"] for row in rows]
+    finally:
+        await conn.close()
+
+
+async def catalog(url: str) -> set[tuple[str, str]]:
+    """Every table, index, constraint, trigger, function and policy of the
+    ``public`` and ``auth`` schemas."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            """
+            select 'relation', n.nspname || '.' || c.relname
+            from pg_class c join pg_namespace n on n.oid = c.relnamespace
+            where n.nspname in ('public', 'auth')
+            union all
+            select 'constraint', c.conrelid::regclass::text || '.' || c.conname
+            from pg_constraint c join pg_namespace n on n.oid = c.connamespace
+            where n.nspname in ('public', 'auth')
+            union all
+            select 'trigger', t.tgrelid::regclass::text || '.' || t.tgname
+            from pg_trigger t where not t.tgisinternal
+            union all
+            select 'function', n.nspname || '.' || p.proname
+            from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+            where n.nspname in ('public', 'auth')
+            union all
+            select 'policy', p.polrelid::regclass::text || '.' || p.polname
+            from pg_policy p
+            """
+        )
+        return {tuple(row) for row in rows}
+    finally:
+        await conn.close()
+
+
+async def run_migrate_concurrently(url: str, count: int) -> list[tuple[int, str, str]]:
+    """Start ``count`` ``piccolo planner_app migrate`` processes at once."""
+    env = {**os.environ, "DATABASE_URL": url}
+
+    async def one() -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            PICCOLO,
+            "planner_app",
+            "migrate",
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), timeout=300)
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *parts: str):
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: "), result.stderr
+    for part in parts:
+        assert part in last, last
+
+
+async def test_concurrent_deployers_apply_each_migration_exactly_once(
+    fresh_database, migrated
+):
+    url = await fresh_database()
+
+    results = await run_migrate_concurrently(url, CONCURRENT_DEPLOYERS)
+
+    for returncode, out, err in results:
+        assert returncode == 0, out + err
+    ids = migration_ids()
+    names = await recorded(url)
+    assert Counter(names) == Counter(ids), "each migration recorded exactly once"
+    applied = Counter(
+        line.split()[2].rstrip(":")
+        for _, out, _ in results
+        for line in out.splitlines()
+        if line.startswith("Applied planner_app ")
+    )
+    assert applied == Counter(ids), "each migration applied by exactly one deployer"
+    # The schema is complete: the same as the one `forwards all` built.
+    assert await catalog(url) == await catalog(migrated)
+    assert (
+        run_cli("planner_app", "migrate", "--check", database_url=url).returncode == 0
+    )
+
+
+async def test_failing_auto_migration_leaves_neither_its_tables_nor_its_record(
+    fresh_database,
+):
+    url = await fresh_database()
+    conn = await asyncpg.connect(url)
+    try:
+        # The tables migration creates vision, audit_log, cycle and
+        # chat_session before goal, then fails on this table.
+        await conn.execute("create table goal (conflict int)")
+
+        result = run_cli("planner_app", "migrate", database_url=url)
+
+        assert_one_line_error(
+            result, TABLES_MIGRATION, 'relation "goal" already exists'
+        )
+        ids = migration_ids()
+        earlier = [i for i in ids if i < TABLES_MIGRATION]
+        assert earlier, "the auth compatibility migration runs before the tables"
+        assert await recorded(url) == earlier
+        assert await conn.fetchval("select to_regprocedure('auth.uid()')") is not None
+        present = await conn.fetch(
+            "select tablename from pg_tables where schemaname = 'public'"
+            " and tablename = any($1::text[])",
+            list(PLANNER_TABLES),
+        )
+        assert [row["tablename"] for row in present] == ["goal"]
+
+        await conn.execute("drop table goal")
+        retry = run_cli("planner_app", "migrate", database_url=url)
+        assert retry.returncode == 0, retry.stdout + retry.stderr
+        assert Counter(await recorded(url)) == Counter(ids)
+    finally:
+        await conn.close()
+
+
+async def test_failing_sql_step_leaves_none_of_its_statements_nor_its_record(
+    fresh_database,
+):
+    url = await fresh_database()
+    conn = await asyncpg.connect(url)
+    try:
+        # The integrity step adds foreign keys, uniques and indexes, then
+        # fails when it creates this function.
+        await conn.execute(
+            "create function public.planner_task_derive() returns trigger "
+            "language plpgsql as $$ begin return new; end $$"
+        )
+
+        result = run_cli("planner_app", "migrate", database_url=url)
+
+        assert_one_line_error(result, INTEGRITY_MIGRATION, "planner_task_derive")
+        ids = migration_ids()
+        assert await recorded(url) == [i for i in ids if i < INTEGRITY_MIGRATION]
+        constraints = await conn.fetch(
+            "select conname from pg_constraint where conname = any($1::text[])",
+            ["vision_user_id_fkey", "cycle_no_overlap", "goal_cycle_same_owner_fkey"],
+        )
+        assert constraints == [], "statements before the failing one were kept"
+        assert (
+            await conn.fetchval("select to_regclass('public.task_goal_id_idx')") is None
+        )
+
+        await conn.execute("drop function public.planner_task_derive()")
+        retry = run_cli("planner_app", "migrate", database_url=url)
+        assert retry.returncode == 0, retry.stdout + retry.stderr
+        assert Counter(await recorded(url)) == Counter(ids)
+    finally:
+        await conn.close()
+
+
+async def test_migration_blocked_by_a_busy_table_gives_up_after_lock_timeout(
+    fresh_database,
+):
+    url = await fresh_database()
+    upto = run_cli(
+        "migrations", "forwards", "planner_app", TABLES_MIGRATION, database_url=url
+    )
+    assert upto.returncode == 0, upto.stdout + upto.stderr
+    before = await catalog(url)
+    app = await asyncpg.connect(url)
+    try:
+        # An application transaction writing to vision holds ROW EXCLUSIVE,
+        # which the integrity migration's foreign keys must wait for.
+        transaction = app.transaction()
+        await transaction.start()
+        await app.execute("lock table vision in row exclusive mode")
+
+        result = run_cli(
+            "planner_app", "migrate", "--lock_timeout=1", database_url=url, timeout=60
+        )
+
+        await transaction.rollback()
+    finally:
+        await app.close()
+    assert_one_line_error(result, INTEGRITY_MIGRATION, "lock timeout")
+    assert INTEGRITY_MIGRATION not in await recorded(url)
+    assert await catalog(url) == before
+
+
+async def test_check_lists_pending_migrations_and_applies_nothing(fresh_database):
+    url = await fresh_database()
+
+    result = run_cli("planner_app", "migrate", "--check", database_url=url)
+
+    assert_one_line_error(result, f"{len(migration_ids())} pending migration(s)")
+    for migration_id in migration_ids():
+        assert f"Pending planner_app {migration_id}" in result.stdout
+    assert await recorded(url) == []
+    assert not {name for kind, name in await catalog(url) if kind == "function"}
+
+
+async def test_check_passes_on_a_database_migrated_by_forwards(migrated):
+    result = run_cli("planner_app", "migrate", "--check", database_url=migrated)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "No pending migrations" in result.stdout
+
+
+async def test_dry_run_prints_the_sql_and_writes_nothing(fresh_database):
+    url = await fresh_database()
+    before = await catalog(url)
+
+    result = run_cli("planner_app", "migrate", "--dry_run", database_url=url)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert 'CREATE TABLE "vision"' in result.stdout
+    for sql_file in sorted(MIGRATIONS.glob("*.forwards.sql")):
+        assert sql_file.read_text().strip() in result.stdout, sql_file.name
+    assert await recorded(url) == []
+    # Piccolo's CLI itself creates its empty bookkeeping table (with its
+    # sequence, key and, on PostgreSQL 18, NOT NULL constraints) before
+    # running any app command; nothing else may appear.
+    new = await catalog(url) - before
+    outside_bookkeeping = {
+        (kind, name)
+        for kind, name in new
+        if not name.startswith(("public.migration", "migration."))
+    }
+    assert outside_bookkeeping == set()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_database_is_a_one_line_error():
+    url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/postgres"
+
+    result = run_cli("planner_app", "migrate", database_url=url, timeout=120)
+
+    assert_one_line_error(result, "cannot connect to the database", "DATABASE_URL")
+
+
+def test_check_and_dry_run_together_are_refused(database_url):
+    result = run_cli("planner_app", "migrate", "--check", "--dry_run")
+
+    assert_one_line_error(result, "only one of")
