@@ -1,7 +1,8 @@
 """
 The shared schema for the front end (PRODUCT.md, "Shared schema"): generated
 from the tables and the database, checked for drift, and proven in real
-TypeScript against rows a real database returns.
+TypeScript (Zod and the JSON Schema) against rows a real database returns.
+The node packages come from ``npm ci --prefix schema``.
 """
 
 from __future__ import annotations
@@ -217,5 +218,23 @@ async def test_a_row_the_database_would_reject_fails_the_validation(
     rows[table][0][column] = value
     result = run_validator(validator, rows, tmp_path)
     assert result.returncode == 1, result.stdout
-    assert f"{table}[0] rejected" in result.stderr
-    assert column in result.stderr
+    assert f"{table}[0] rejected by Zod: {column}" in result.stderr
+    assert f"{table}[0] rejected by JSON Schema: data/{column}" in result.stderr
+
+
+def test_the_er_diagram_parses_as_mermaid(tmp_path: Path) -> None:
+    check = SCHEMA_DIR / "check-erd.mjs"
+    erd = PROJECT_ROOT / "docs" / "erd.md"
+    parsed = subprocess.run(
+        ["node", str(check), str(erd)], capture_output=True, text=True, timeout=120
+    )
+    assert parsed.returncode == 0, parsed.stderr
+    assert "the Mermaid er diagram parses" in parsed.stdout
+
+    broken = tmp_path / "erd.md"
+    broken.write_text(erd.read_text().replace("||--o{ vision", "||--o{{ vision"))
+    rejected = subprocess.run(
+        ["node", str(check), str(broken)], capture_output=True, text=True, timeout=120
+    )
+    assert rejected.returncode == 1
+    assert "Parse error" in rejected.stderr
