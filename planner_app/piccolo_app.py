@@ -6,6 +6,7 @@ import os
 
 from piccolo.conf.apps import AppConfig
 
+from planner_app.commands.export_schema import export_schema
 from planner_app.commands.migrate import migrate
 from planner_app.tables import TABLES
 
@@ -16,5 +17,5 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
     table_classes=list(TABLES),
     migration_dependencies=[],
-    commands=[migrate],
+    commands=[migrate, export_schema],
 )

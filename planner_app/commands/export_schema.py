@@ -1,0 +1,44 @@
+"""
+``piccolo planner_app export_schema``: write (or check) the front end's
+shared schema.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from planner_app.database import PROJECT_ROOT, DatabaseConfigError, resolve_database_url
+from planner_app.schema_export import SchemaExportError
+from planner_app.schema_export import export_schema as export
+
+
+async def export_schema(check: bool = False, out: str = "") -> None:
+    """
+    Generate schema/planner.zod.ts, schema/planner.schema.json and
+    docs/erd.md from planner_app/tables.py and the migrated database
+    (DATABASE_URL, or the embedded PostgreSQL).
+
+    :param check:
+        Write nothing; fail naming every artifact that differs from what
+        would be generated now.
+    :param out:
+        The project folder to write into or check (default: this project),
+        given as --out=FOLDER.
+    """
+    out_dir = Path(out) if out else PROJECT_ROOT
+    try:
+        changed = await export(resolve_database_url(), out_dir, check=check)
+    except (SchemaExportError, DatabaseConfigError) as error:
+        sys.exit(f"export_schema: {error}")
+    if check and changed:
+        sys.exit(
+            f"export_schema: stale: {', '.join(changed)} -- run "
+            "`piccolo planner_app export_schema` and commit the result"
+        )
+    if check:
+        print("export_schema: every artifact is up to date")
+    elif changed:
+        print(f"export_schema: wrote {', '.join(changed)}")
+    else:
+        print("export_schema: nothing to change")

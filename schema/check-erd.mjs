@@ -1,0 +1,27 @@
+// Checks that every Mermaid block of a Markdown file parses with Mermaid
+// itself (in a DOM emulated by jsdom), as GitHub and the docs render it.
+//
+//   node check-erd.mjs ../docs/erd.md
+import { readFileSync } from "node:fs";
+import { JSDOM } from "jsdom";
+
+const { window } = new JSDOM("<!doctype html><html><body></body></html>");
+globalThis.window = window;
+globalThis.document = window.document;
+const { default: mermaid } = await import("mermaid");
+
+const path = process.argv[2];
+const blocks = [...readFileSync(path, "utf8").matchAll(/```mermaid\n([\s\S]*?)```/g)];
+if (blocks.length === 0) {
+  console.error(`${path}: no mermaid block`);
+  process.exit(1);
+}
+for (const [, text] of blocks) {
+  try {
+    const { diagramType } = await mermaid.parse(text);
+    console.log(`${path}: the Mermaid ${diagramType} diagram parses`);
+  } catch (error) {
+    console.error(`${path}: ${String(error.message ?? error)}`);
+    process.exit(1);
+  }
+}
