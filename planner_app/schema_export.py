@@ -46,8 +46,8 @@ GENERATED_BY = (
 
 DERIVED = "Set by a database trigger: a value given here is replaced."
 
-NOT_BLANK_PATTERN = "[^ ]"
-"""``btrim(x) <> ''``: the text holds something other than spaces."""
+NOT_BLANK_PATTERN = r"\S"
+"""``x ~ '\\S'``: the text holds something other than white space."""
 
 INTEGER_RANGES = {
     "int2": (-(2**15), 2**15 - 1),
@@ -276,7 +276,7 @@ _ENUM = re.compile(
     r"\(\(?ARRAY\[(?P<values>.*)\]\)?(?:::text\[\])?\)"
 )
 _BOUND = re.compile(r"(?P<column>\w+) (?P<op>>=|<=|>|<) (?P<value>-?\d+)")
-_NOT_BLANK = re.compile(r"btrim\((?P<column>\w+)\) <> ''::text")
+_NOT_BLANK = re.compile(r"\(?(?P<column>\w+) ~ '\\S'::text\)?")
 _OBJECT = re.compile(
     r"(?:\((?P<nullable>\w+) IS NULL\) OR )?"
     r"\(?jsonb_typeof\((?P<column>\w+)\) = 'object'::text\)?"
