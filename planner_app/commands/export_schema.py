@@ -8,11 +8,13 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from planner_app.commands import cli_options
 from planner_app.database import PROJECT_ROOT, DatabaseConfigError, resolve_database_url
 from planner_app.schema_export import SchemaExportError
 from planner_app.schema_export import export_schema as export
 
 
+@cli_options
 async def export_schema(check: bool = False, out: str = "") -> None:
     """
     Generate schema/planner.zod.ts, schema/planner.schema.json and

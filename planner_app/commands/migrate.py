@@ -10,6 +10,7 @@ import warnings
 import asyncpg
 
 from planner_app import migrate as deploy
+from planner_app.commands import cli_options
 
 if sys.argv[1:3] == ["planner_app", "migrate"]:
     # Before running an app command Piccolo's CLI warns that migrations are
@@ -18,6 +19,7 @@ if sys.argv[1:3] == ["planner_app", "migrate"]:
     warnings.filterwarnings("ignore", message=r".*migrations? ha(s|ve)n't been run")
 
 
+@cli_options
 async def migrate(
     check: bool = False,
     dry_run: bool = False,
