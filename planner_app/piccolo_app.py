@@ -6,6 +6,7 @@ import os
 
 from piccolo.conf.apps import AppConfig, Command
 
+from planner_app.commands.seed import seed
 from planner_app.tables import TABLES
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
@@ -15,5 +16,5 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
     table_classes=list(TABLES),
     migration_dependencies=[],
-    commands=[],
+    commands=[Command(seed, aliases=["seeds"])],
 )
