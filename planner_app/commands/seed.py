@@ -26,7 +26,7 @@ def _database_url() -> str:
 # The annotations say ``int | str`` because the CLI hands over raw strings:
 # they are validated here, so a bad value gives one line, not a traceback.
 # No return annotation: the CLI help would list it as an argument.
-def seed(  # noqa: ANN201
+def seed(
     users: int | str = 5,
     seed: int | str = DEFAULT_SEED,
     reset: bool = False,
@@ -74,7 +74,7 @@ def seed(  # noqa: ANN201
         sys.exit(f"Error: {error}")
     except KeyboardInterrupt:
         sys.exit("Interrupted: nothing was written")
-    except Exception as error:  # noqa: BLE001 - the CLI promises one line
+    except Exception as error:  # the CLI promises one line, never a traceback
         message = " ".join(str(error).split()) or error.__class__.__name__
         sys.exit(f"Error: {message}")
     print(report.summary())
