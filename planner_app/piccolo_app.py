@@ -4,10 +4,11 @@ The planner app: its tables, migrations and commands.
 
 import os
 
-from piccolo.conf.apps import AppConfig
+from piccolo.conf.apps import AppConfig, Command
 
 from planner_app.commands.export_schema import export_schema
 from planner_app.commands.migrate import migrate
+from planner_app.commands.seed import seed
 from planner_app.tables import TABLES
 
 CURRENT_DIRECTORY = os.path.dirname(os.path.abspath(__file__))
@@ -17,5 +18,5 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
     table_classes=list(TABLES),
     migration_dependencies=[],
-    commands=[migrate, export_schema],
+    commands=[migrate, Command(seed, aliases=["seeds"]), export_schema],
 )

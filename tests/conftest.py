@@ -130,3 +130,25 @@ async def fresh_database(
 @pytest.fixture(scope="session")
 def test_database_name(database_url: str) -> str:
     return database_name(database_url)
+
+
+@pytest.fixture
+async def fixture_data(db: asyncpg.Connection):
+    """
+    The small fixed dataset (``seeds/fixtures/small.json``) loaded as new
+    users of its own, so a test may change it freely: ids by key, e.g.
+    ``fixture_data["ada"].cycles["active"].id``.
+    """
+    from seeds.fixtures import load_fixture
+
+    return await load_fixture(db, "small", namespace=uuid.uuid4().hex)
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A local TCP port nothing listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -1,0 +1,226 @@
+"""
+Seed speed and memory, against the physical floor.
+
+For each size (default 1,000 and 10,000 users) this creates two fresh,
+migrated databases on the server of ``DATABASE_URL`` (or the embedded one)
+and measures, each in its own process so peak RSS is per run:
+
+- **seed**: ``piccolo planner_app seed --users=N`` through the real CLI, with
+  every trigger the migrations installed (derived columns, ownership keys,
+  updated_at and, once migrated, the lock and the audit log);
+- **floor**: a raw ``COPY`` of the same rows into the same tables with
+  triggers and foreign-key checks off (``session_replication_role =
+  replica``, needs a superuser), timing the ``COPY`` alone; in the same
+  process the same rows copied with triggers on (what the database's rules
+  cost by themselves) and generation alone.
+
+Run by hand::
+
+    python benchmarks/seed.py                 # 1000 and 10000 users
+    python benchmarks/seed.py --users 1000    # one size
+
+Figures go in docs/performance.md, section "Seeding".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import asyncpg
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from planner_app.database import (  # noqa: E402
+    embedded_server_url,
+    validate_database_url,
+    with_database,
+)
+from seeds.generate import TABLE_ORDER, Batch, Generator  # noqa: E402
+from seeds.writer import BATCH_USERS, write_batch  # noqa: E402
+
+PICCOLO = str(Path(sys.executable).with_name("piccolo"))
+TODAY = date(2026, 11, 25)
+
+
+def server_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return validate_database_url(url)
+    return embedded_server_url("postgres")
+
+
+def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    """Run a process; return wall seconds, its peak RSS in MB, its stdout."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        args, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"{' '.join(args)} failed:\n{output}")
+    return seconds, usage.ru_maxrss / 1024, output
+
+
+async def create_database(server: str) -> str:
+    name = f"planner_bench_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(with_database(server, "postgres"))
+    try:
+        await conn.execute(f'create database "{name}"')
+    finally:
+        await conn.close()
+    url = with_database(server, name)
+    env = {**os.environ, "DATABASE_URL": url}
+    subprocess.run(
+        [PICCOLO, "migrations", "forwards", "all"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    return url
+
+
+async def drop_database(server: str, url: str) -> None:
+    conn = await asyncpg.connect(with_database(server, "postgres"))
+    try:
+        name = url.rsplit("/", 1)[1]
+        await conn.execute(f'drop database if exists "{name}" with (force)')
+    finally:
+        await conn.close()
+
+
+async def triggers(url: str) -> list[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "select tgname from pg_trigger t join pg_class c on c.oid = t.tgrelid "
+            "join pg_namespace n on n.oid = c.relnamespace "
+            "where n.nspname = 'public' and not t.tgisinternal order by tgname"
+        )
+        return [row["tgname"] for row in rows]
+    finally:
+        await conn.close()
+
+
+async def floor(raw_url: str, rules_url: str, users: int) -> None:
+    """
+    Child process: generate the seed's rows once and copy each batch twice,
+    into ``raw_url`` with triggers off and into ``rules_url`` with them on,
+    timing generation and each COPY alone.
+    """
+    generator = Generator(12, TODAY)
+    raw = await asyncpg.connect(raw_url)
+    rules = await asyncpg.connect(rules_url)
+    generating = copying_raw = copying_rules = 0.0
+    rows = 0
+    try:
+        async with raw.transaction(), rules.transaction():
+            await raw.execute("set local session_replication_role = replica")
+            for start in range(0, users, BATCH_USERS):
+                tick = time.perf_counter()
+                batch = Batch()
+                for index in range(start, min(users, start + BATCH_USERS)):
+                    generator.add_user(index, batch)
+                generating += time.perf_counter() - tick
+                tick = time.perf_counter()
+                await write_batch(raw, batch)
+                copying_raw += time.perf_counter() - tick
+                tick = time.perf_counter()
+                await write_batch(rules, batch)
+                copying_rules += time.perf_counter() - tick
+                rows += batch.row_count()
+    finally:
+        await raw.close()
+        await rules.close()
+    print(f"{rows} {generating:.3f} {copying_raw:.3f} {copying_rules:.3f}")
+
+
+async def measure(server: str, users: int) -> None:
+    seed_url = await create_database(server)
+    floor_url = await create_database(server)
+    rules_url = await create_database(server)
+    try:
+        env = {**os.environ, "DATABASE_URL": seed_url}
+        seconds, rss, output = run_measured(
+            [
+                PICCOLO,
+                "planner_app",
+                "seed",
+                f"--users={users}",
+                f"--today={TODAY.isoformat()}",
+            ],
+            env,
+        )
+        total = int(
+            next(line for line in output.splitlines() if line.startswith("total"))
+            .split()[1]
+            .replace(",", "")
+        )
+        audit = next(
+            line.split()[1] for line in output.splitlines() if line.startswith("audit")
+        )
+        installed = await triggers(seed_url)
+
+        floor_seconds, floor_rss, floor_out = run_measured(
+            [sys.executable, __file__, "--floor", floor_url, rules_url, str(users)],
+            dict(os.environ),
+        )
+        floor_rows, generating, copying, copying_rules = floor_out.split()
+        floor_rows_n = int(floor_rows)
+        print(f"\n== {users:,} users ({total:,} rows + {audit} audit rows)")
+        print(f"triggers on: {', '.join(installed)}")
+        print(
+            f"seed (CLI, whole process)  {seconds:7.2f} s  "
+            f"{total / seconds:9,.0f} rows/s  peak RSS {rss:6.0f} MB"
+        )
+        print(
+            f"floor: raw COPY only       {float(copying):7.2f} s  "
+            f"{floor_rows_n / float(copying):9,.0f} rows/s"
+        )
+        print(
+            f"COPY with triggers on      {float(copying_rules):7.2f} s  "
+            f"{floor_rows_n / float(copying_rules):9,.0f} rows/s  "
+            "(the database's own cost of its rules)"
+        )
+        print(
+            f"generation only            {float(generating):7.2f} s  "
+            f"(floor process {floor_seconds:.2f} s, peak RSS {floor_rss:.0f} MB)"
+        )
+        print(f"seed / COPY floor          {seconds / float(copying):7.2f}x")
+        print(f"seed / COPY triggers on    {seconds / float(copying_rules):7.2f}x")
+        if floor_rows_n != total:
+            print(f"warning: floor copied {floor_rows_n} rows, seed {total}")
+    finally:
+        await drop_database(server, seed_url)
+        await drop_database(server, floor_url)
+        await drop_database(server, rules_url)
+
+
+def main() -> None:
+    if len(sys.argv) == 5 and sys.argv[1] == "--floor":
+        asyncio.run(floor(sys.argv[2], sys.argv[3], int(sys.argv[4])))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--users", type=int, nargs="+", default=[1000, 10000])
+    args = parser.parse_args()
+    server = server_url()
+    print(f"{os.cpu_count()} CPUs; rows by table: {', '.join(TABLE_ORDER)}")
+    for users in args.users:
+        asyncio.run(measure(server, users))
+
+
+if __name__ == "__main__":
+    main()

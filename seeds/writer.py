@@ -1,0 +1,406 @@
+"""
+Writing seed data: :func:`seed` is what the command and the tests call.
+
+Everything happens in one transaction: the schema check, the optional reset,
+every user's rows (bulk ``COPY``, a batch of users at a time, so memory
+stays flat) and, last, the lock of the cycles past week 6 (the lock rejects
+new plan items in weeks 7-12, so it is switched on once they exist). A
+failure rolls everything back. Triggers stay on: derived columns, ownership
+checks and (when installed) the audit log see seeded rows like any others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import pkgutil
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from seeds.generate import (
+    COLUMNS,
+    DEFAULT_SEED,
+    SEED_EMAIL_DOMAIN,
+    TABLE_ORDER,
+    Batch,
+    Generator,
+)
+
+BATCH_USERS = 200
+"""Users generated and copied per batch: bounds memory at any scale."""
+
+# Serialises concurrent seed runs on the same database.
+ADVISORY_LOCK_KEY = 0x5EED_12_77
+
+# Columns of Supabase's auth.users that a seeded user gets when the table has
+# them (the compatibility table of plain PostgreSQL has none of these).
+SUPABASE_USER_DEFAULTS: dict[str, Any] = {
+    "instance_id": uuid.UUID(int=0),
+    "aud": "authenticated",
+    "role": "authenticated",
+    "raw_app_meta_data": '{"provider": "email", "providers": ["email"]}',
+    "raw_user_meta_data": '{"seeded": true}',
+}
+
+Progress = Callable[[int, int], None]
+
+
+class SeedError(RuntimeError):
+    """Seeding cannot run; the message says what to fix (one line)."""
+
+
+@dataclass
+class SeedReport:
+    """What a :func:`seed` run did."""
+
+    seed: int
+    today: date
+    users_requested: int
+    users_created: int = 0
+    users_existing: int = 0
+    users_removed: int = 0
+    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLE_ORDER, 0))
+    cycles_locked: int = 0
+    audit_rows: int | None = None
+    seconds: float = 0.0
+
+    @property
+    def total_rows(self) -> int:
+        return sum(self.rows.values())
+
+    def summary(self) -> str:
+        """A plain-text table: rows per table, users, time."""
+        lines = [f"{'table':<14} {'rows':>10}", f"{'-' * 14} {'-' * 10}"]
+        lines += [f"{table:<14} {count:>10,}" for table, count in self.rows.items()]
+        if self.audit_rows is not None:
+            lines.append(f"{'audit_log':<14} {self.audit_rows:>10,}")
+        lines.append(f"{'-' * 14} {'-' * 10}")
+        lines.append(f"{'total':<14} {self.total_rows:>10,}")
+        lines.append("")
+        lines.append(
+            f"seed {self.seed}, dates relative to {self.today.isoformat()}: "
+            f"{self.users_created} users created, {self.users_existing} already "
+            f"there, {self.users_removed} removed, {self.cycles_locked} cycles "
+            f"locked, {self.seconds:.1f} s"
+        )
+        return "\n".join(lines)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or error.__class__.__name__
+
+
+def _where(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or "localhost"
+    port = parts.port or 5432
+    return f"{host}:{port}/{parts.path.lstrip('/') or 'postgres'}"
+
+
+async def connect(url: str) -> asyncpg.Connection:
+    """
+    Connect to ``url`` or raise :class:`SeedError` saying what to check.
+    """
+    try:
+        return await asyncpg.connect(url, timeout=10)
+    except (
+        OSError,
+        TimeoutError,
+        asyncpg.PostgresError,
+        asyncpg.InterfaceError,
+    ) as error:
+        raise SeedError(
+            f"Cannot connect to the database at {_where(url)} "
+            f"({_one_line(error)}); check DATABASE_URL and that the server is running"
+        ) from error
+
+
+def planner_migration_ids() -> list[str]:
+    """The ids of every planner_app migration shipped with the code."""
+    from planner_app import piccolo_migrations
+
+    ids = []
+    for module_info in pkgutil.iter_modules(piccolo_migrations.__path__):
+        module = importlib.import_module(
+            f"{piccolo_migrations.__name__}.{module_info.name}"
+        )
+        if migration_id := getattr(module, "ID", None):
+            ids.append(migration_id)
+    return sorted(ids)
+
+
+async def check_schema(conn: asyncpg.Connection) -> None:
+    """
+    Raise :class:`SeedError` unless every planner migration has run.
+    """
+    has_table = await conn.fetchval(
+        "select to_regclass('public.migration') is not null"
+    )
+    applied: set[str] = set()
+    if has_table:
+        applied = {
+            row["name"]
+            for row in await conn.fetch(
+                "select name from public.migration where app_name = 'planner_app'"
+            )
+        }
+    pending = [i for i in planner_migration_ids() if i not in applied]
+    if pending:
+        raise SeedError(
+            f"The database is not migrated ({len(pending)} planner_app migrations "
+            "pending); run `piccolo migrations forwards all` first"
+        )
+
+
+async def _auth_user_columns(conn: asyncpg.Connection) -> tuple[str, ...]:
+    rows = await conn.fetch(
+        "select column_name from information_schema.columns "
+        "where table_schema = 'auth' and table_name = 'users'"
+    )
+    present = {row["column_name"] for row in rows}
+    return tuple(column for column in SUPABASE_USER_DEFAULTS if column in present)
+
+
+async def seeded_user_ids(conn: asyncpg.Connection) -> list[uuid.UUID]:
+    """Every seeded user in the database, whatever seed made them."""
+    return [
+        row["id"]
+        for row in await conn.fetch(
+            "select id from auth.users where email like $1",
+            f"%@{SEED_EMAIL_DOMAIN}",
+        )
+    ]
+
+
+async def remove_seeded(conn: asyncpg.Connection) -> int:
+    """
+    Delete every seeded user and, through the foreign keys, everything they
+    own, plus their audit rows. Other users are never touched. Returns the
+    number of users removed.
+    """
+    user_ids = await seeded_user_ids(conn)
+    if not user_ids:
+        return 0
+    # Lifting the lock first lets the cascade remove plan items of weeks
+    # 7-12 (the seeding role owns the tables, so it may lift it).
+    await conn.execute(
+        "update public.cycle set lock_enforced = false "
+        "where user_id = any($1::uuid[]) and lock_enforced",
+        user_ids,
+    )
+    await conn.execute("delete from auth.users where id = any($1::uuid[])", user_ids)
+    try:
+        async with conn.transaction():
+            await conn.execute(
+                "delete from public.audit_log where user_id = any($1::uuid[])",
+                user_ids,
+            )
+    except asyncpg.PostgresError:
+        # An append-only audit log keeps its history; that is its job.
+        pass
+    return len(user_ids)
+
+
+async def write_batch(
+    conn: asyncpg.Connection,
+    batch: Batch,
+    auth_extra: tuple[str, ...] = (),
+) -> None:
+    """Copy a batch's rows, parents first, then lock its cycles past week 6."""
+    for table in TABLE_ORDER:
+        records = batch.rows[table]
+        if not records:
+            continue
+        schema, _, name = table.rpartition(".")
+        columns = COLUMNS[table]
+        if table == "auth.users" and auth_extra:
+            columns = columns + auth_extra
+            extra = tuple(SUPABASE_USER_DEFAULTS[c] for c in auth_extra)
+            records = [record + extra for record in records]
+        await conn.copy_records_to_table(
+            name,
+            schema_name=schema or "public",
+            columns=columns,
+            records=records,
+        )
+    if batch.locks:
+        ids, locked_at = zip(*batch.locks, strict=True)
+        await conn.execute(
+            "update public.cycle c set lock_enforced = true, locked_at = l.locked_at "
+            "from unnest($1::uuid[], $2::timestamptz[]) as l(id, locked_at) "
+            "where c.id = l.id and not c.lock_enforced",
+            list(ids),
+            list(locked_at),
+        )
+
+
+def _chunks(indexes: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(indexes), size):
+        yield indexes[start : start + size]
+
+
+def parse_users(value: object) -> int:
+    """``--users``: a whole number, 0 or more."""
+    if isinstance(value, bool):
+        raise SeedError("--users needs a value, e.g. --users=5")
+    try:
+        users = int(str(value).strip())
+    except ValueError:
+        raise SeedError(
+            f"--users must be a whole number of users, got {value!r}"
+        ) from None
+    if users < 0:
+        raise SeedError(f"--users must be 0 or more, got {users}")
+    return users
+
+
+def parse_seed(value: object) -> int:
+    """``--seed``: a whole number (any sign)."""
+    if isinstance(value, bool):
+        raise SeedError("--seed needs a value, e.g. --seed=12")
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        raise SeedError(f"--seed must be a whole number, got {value!r}") from None
+
+
+def parse_today(value: object) -> date | None:
+    """``--today``: an ISO date, or empty for the real today."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        raise SeedError("--today needs a date, e.g. --today=2026-11-23")
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise SeedError(
+            f"--today must be a date like 2026-11-23, got {value!r}"
+        ) from None
+
+
+def parse_flag(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise SeedError(f"--{name} is a flag and takes no value, got {value!r}")
+
+
+async def seed(
+    target: str | asyncpg.Connection,
+    users: int = 5,
+    seed: int = DEFAULT_SEED,
+    reset: bool = False,
+    today: date | None = None,
+    progress: Progress | None = None,
+    batch_users: int = BATCH_USERS,
+) -> SeedReport:
+    """
+    Seed ``users`` users (indexes ``0 .. users-1`` of ``seed``) in one
+    transaction. Users already in the database are left as they are, so a
+    second run changes nothing.
+
+    :param target:
+        A database URL or an open connection (as the table owner).
+    :param users:
+        How many users, 0 or more.
+    :param seed:
+        The random seed: the same seed and users give the same rows.
+    :param reset:
+        First remove every previously seeded user and their data.
+    :param today:
+        The day dates are relative to (default: the real today).
+    :param progress:
+        Called with ``(users done, users to do)`` after each batch.
+    :raises SeedError:
+        When the arguments, the connection or the database are unusable, or
+        the database rejects a row; nothing is written then.
+    """
+    users = parse_users(users)
+    seed = parse_seed(seed)
+    today = today or date.today()
+    started = time.perf_counter()
+    report = SeedReport(seed=seed, today=today, users_requested=users)
+
+    conn = await connect(target) if isinstance(target, str) else target
+    try:
+        try:
+            async with conn.transaction():
+                await _seed_in_transaction(conn, report, reset, progress, batch_users)
+        except asyncpg.PostgresError as error:
+            raise SeedError(
+                f"Seeding failed and nothing was written: {_one_line(error)}"
+            ) from error
+        except (OSError, asyncpg.InterfaceError) as error:
+            raise SeedError(
+                f"Lost the database connection; nothing was written: {_one_line(error)}"
+            ) from error
+    finally:
+        if isinstance(target, str):
+            await conn.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+async def _seed_in_transaction(
+    conn: asyncpg.Connection,
+    report: SeedReport,
+    reset: bool,
+    progress: Progress | None,
+    batch_users: int,
+) -> None:
+    await conn.execute("select pg_advisory_xact_lock($1)", ADVISORY_LOCK_KEY)
+    await check_schema(conn)
+    if reset:
+        report.users_removed = await remove_seeded(conn)
+    audit_before = await conn.fetchval("select count(*) from public.audit_log")
+
+    generator = Generator(report.seed, report.today)
+    wanted = {generator.user_id(i): i for i in range(report.users_requested)}
+    existing = {
+        row["id"]
+        for row in await conn.fetch(
+            "select id from auth.users where id = any($1::uuid[])", list(wanted)
+        )
+    }
+    report.users_existing = len(existing)
+    todo = [index for user_id, index in wanted.items() if user_id not in existing]
+    auth_extra = await _auth_user_columns(conn)
+
+    def make_batch(indexes: list[int]) -> Batch:
+        batch = Batch()
+        for index in indexes:
+            generator.add_user(index, batch)
+        return batch
+
+    # Generate the next batch in a thread while the database copies this one.
+    chunks = _chunks(todo, max(1, batch_users))
+    pending = None
+    if first := next(chunks, None):
+        pending = asyncio.create_task(asyncio.to_thread(make_batch, first))
+    done = 0
+    try:
+        while pending is not None:
+            batch = await pending
+            pending = None
+            if following := next(chunks, None):
+                pending = asyncio.create_task(asyncio.to_thread(make_batch, following))
+            await write_batch(conn, batch, auth_extra)
+            for table, records in batch.rows.items():
+                report.rows[table] += len(records)
+            report.cycles_locked += len(batch.locks)
+            done += batch.users
+            report.users_created = done
+            if progress:
+                progress(done, len(todo))
+    finally:
+        if pending is not None:
+            pending.cancel()
+    report.audit_rows = (
+        await conn.fetchval("select count(*) from public.audit_log") - audit_before
+    )
