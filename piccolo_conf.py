@@ -10,7 +10,10 @@ import sys
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.postgres import PostgresEngine
 
+from planner_app.commands import quiet_piccolo_prechecks
 from planner_app.database import DatabaseConfigError, resolve_database_url
+
+quiet_piccolo_prechecks()
 
 try:
     DATABASE_URL = resolve_database_url()

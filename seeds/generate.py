@@ -146,7 +146,7 @@ class Batch:
     rows: dict[str, list[tuple[Any, ...]]] = field(
         default_factory=lambda: {table: [] for table in TABLE_ORDER}
     )
-    locks: list[tuple[uuid.UUID, datetime]] = field(default_factory=list)
+    locks: list[uuid.UUID] = field(default_factory=list)
     users: int = 0
 
     def row_count(self) -> int:
@@ -427,9 +427,8 @@ class Generator:
             cycle.week_totals[week_no] = (done_total, planned_total)
 
         if cycle.done_weeks >= LOCKABLE_FROM_WEEK - 1 and cycle.status != "draft":
-            # Locked at the midpoint review, on the Sunday that ends week 6.
-            locked_at = _at(cycle.start + timedelta(days=41), 19)
-            batch.locks.append((cycle.id, locked_at))
+            # Locked after the midpoint review; the database stamps locked_at.
+            batch.locks.append(cycle.id)
 
     def _add_chats(
         self,

@@ -231,13 +231,10 @@ async def write_batch(
             records=records,
         )
     if batch.locks:
-        ids, locked_at = zip(*batch.locks, strict=True)
         await conn.execute(
-            "update public.cycle c set lock_enforced = true, locked_at = l.locked_at "
-            "from unnest($1::uuid[], $2::timestamptz[]) as l(id, locked_at) "
-            "where c.id = l.id and not c.lock_enforced",
-            list(ids),
-            list(locked_at),
+            "update public.cycle set lock_enforced = true "
+            "where id = any($1::uuid[]) and not lock_enforced",
+            batch.locks,
         )
 
 

@@ -4,19 +4,10 @@
 
 from __future__ import annotations
 
-import sys
-import warnings
-
 import asyncpg
 
 from planner_app import migrate as deploy
 from planner_app.commands import cli_options
-
-if sys.argv[1:3] == ["planner_app", "migrate"]:
-    # Before running an app command Piccolo's CLI warns that migrations are
-    # pending and suggests `forwards`; for this command that is the expected
-    # state and the advice is wrong.
-    warnings.filterwarnings("ignore", message=r".*migrations? ha(s|ve)n't been run")
 
 
 @cli_options

@@ -71,10 +71,10 @@ def seed(
         finally:
             bar.close()
     except SeedError as error:
-        sys.exit(f"Error: {error}")
+        sys.exit(f"error: {error}")
     except KeyboardInterrupt:
         sys.exit("Interrupted: nothing was written")
     except Exception as error:  # the CLI promises one line, never a traceback
         message = " ".join(str(error).split()) or error.__class__.__name__
-        sys.exit(f"Error: {message}")
+        sys.exit(f"error: {message}")
     print(report.summary())
