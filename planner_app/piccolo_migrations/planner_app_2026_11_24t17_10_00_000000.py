@@ -4,7 +4,7 @@ from planner_app.migration_sql import add_sql_steps
 
 ID = "2026-11-24T17:10:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "Audit log: one generic trigger on the eight domain tables, append-only guard, identity id, indexes"
+DESCRIPTION = "Audit log: generic audit trigger, append-only guard, identity id"
 
 
 async def forwards():

@@ -4,7 +4,7 @@ from planner_app.migration_sql import add_sql_steps
 
 ID = "2026-11-24T17:20:00:000000"
 VERSION = "1.38.0"
-DESCRIPTION = "Row-level security: owner-only policies, exact grants for anon, authenticated and service_role"
+DESCRIPTION = "Row-level security: owner-only policies, exact grants to API roles"
 
 
 async def forwards():
