@@ -1,0 +1,197 @@
+"""
+Schema lint rules, modelled on Supabase's database linter (splinter). Each
+rule returns the list of problems it finds, one readable line each, so the
+same rules check this run's database and the Supabase-like database of the
+fidelity test.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+# Piccolo's bookkeeping table: row-level security is enabled on it (the
+# migration role owns it and is not affected), but it has no policy on
+# purpose, so no API role can read or write it.
+TABLES_WITHOUT_POLICIES = frozenset({"migration"})
+
+_WRAPPED_AUTH_CALL = re.compile(
+    r"\(\s*select\s+auth\.(uid|jwt|role)\(\)\s+as\s+\w+\s*\)", re.IGNORECASE
+)
+_AUTH_CALL = re.compile(r"auth\.(uid|jwt|role)\(\)|current_setting\(", re.IGNORECASE)
+
+Rule = Callable[[asyncpg.Connection], Awaitable[list[str]]]
+
+
+async def tables_without_row_level_security(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        "select c.relname from pg_catalog.pg_class c "
+        "where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') "
+        "and not c.relrowsecurity order by 1"
+    )
+    return [f"public.{r['relname']} has row-level security disabled" for r in rows]
+
+
+async def tables_without_policies(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        "select c.relname from pg_catalog.pg_class c "
+        "where c.relnamespace = 'public'::regnamespace and c.relkind in ('r', 'p') "
+        "and not exists "
+        "(select 1 from pg_catalog.pg_policy p where p.polrelid = c.oid) "
+        "and not c.relname = any($1::text[]) order by 1",
+        sorted(TABLES_WITHOUT_POLICIES),
+    )
+    return [f"public.{r['relname']} has no policy" for r in rows]
+
+
+async def policies_calling_auth_per_row(conn: asyncpg.Connection) -> list[str]:
+    """auth.uid() / auth.jwt() must be wrapped in (select ...): one call per
+    statement instead of one per row."""
+    problems = []
+    rows = await conn.fetch(
+        "select tablename, policyname, qual, with_check from pg_catalog.pg_policies "
+        "where schemaname = 'public' order by 1, 2"
+    )
+    for row in rows:
+        for clause in ("qual", "with_check"):
+            text = row[clause] or ""
+            if _AUTH_CALL.search(_WRAPPED_AUTH_CALL.sub("", text)):
+                problems.append(
+                    f"policy {row['policyname']} on public.{row['tablename']} calls "
+                    f"auth per row in its {clause}: {text}"
+                )
+    return problems
+
+
+async def policies_open_to_anon(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        "select tablename, policyname, roles from pg_catalog.pg_policies "
+        "where schemaname = 'public' "
+        "and (roles && array['public', 'anon']::name[]) order by 1, 2"
+    )
+    return [
+        f"policy {r['policyname']} on public.{r['tablename']} applies to {r['roles']}"
+        for r in rows
+    ]
+
+
+async def tables_granted_to_anon(conn: asyncpg.Connection) -> list[str]:
+    rows = await conn.fetch(
+        "select c.relname, p.privilege from pg_catalog.pg_class c "
+        "cross join unnest(array['SELECT', 'INSERT', 'UPDATE', 'DELETE', "
+        "'TRUNCATE', 'REFERENCES', 'TRIGGER']) as p(privilege) "
+        "where c.relnamespace = 'public'::regnamespace "
+        "and c.relkind in ('r', 'p', 'v', 'm') "
+        "and has_table_privilege('anon', c.oid, p.privilege) order by 1, 2"
+    )
+    return [f"anon has {r['privilege']} on public.{r['relname']}" for r in rows]
+
+
+async def unindexed_foreign_keys(conn: asyncpg.Connection) -> list[str]:
+    """
+    Every foreign key is served by an index: one whose leading columns are
+    exactly the key's columns (in any order), as Supabase's linter asks, or,
+    for a composite key whose first column points at the parent's primary
+    key, one that leads with that column. The same-owner keys
+    ``(session_id, user_id) -> chat_session (id, user_id)`` are of that kind:
+    the parent's id alone finds the rows, so a second, wider index would
+    only slow writes down.
+    """
+    rows = await conn.fetch(
+        """
+        with fk as (
+          select c.conrelid, c.conname, c.conkey, c.confrelid, c.confkey
+            from pg_catalog.pg_constraint c
+           where c.contype = 'f' and c.connamespace = 'public'::regnamespace
+        ), idx as (
+          select i.indrelid,
+                 string_to_array(i.indkey::text, ' ')::int2[] as cols
+            from pg_catalog.pg_index i
+        )
+        select fk.conrelid::regclass::text as tablename, fk.conname
+          from fk
+         where not exists (
+             select 1 from idx
+              where idx.indrelid = fk.conrelid
+                and idx.cols[1:cardinality(fk.conkey)] @> fk.conkey
+                and idx.cols[1:cardinality(fk.conkey)] <@ fk.conkey
+           )
+           and not (
+             exists (
+               select 1 from pg_catalog.pg_index pk
+                where pk.indrelid = fk.confrelid and pk.indisprimary
+                  and string_to_array(pk.indkey::text, ' ')::int2[]
+                      = array[fk.confkey[1]]
+             )
+             and exists (
+               select 1 from idx
+                where idx.indrelid = fk.conrelid and idx.cols[1] = fk.conkey[1]
+             )
+           )
+         order by 1, 2
+        """
+    )
+    return [
+        f"foreign key {r['conname']} on {r['tablename']} has no index" for r in rows
+    ]
+
+
+async def functions_without_search_path(conn: asyncpg.Connection) -> list[str]:
+    """Our functions: everything in public that no extension owns, and the
+    auth functions created by the compatibility migration."""
+    rows = await conn.fetch(
+        """
+        select p.oid::regprocedure::text as name
+          from pg_catalog.pg_proc p
+         where (p.pronamespace = 'public'::regnamespace
+                or (p.pronamespace::regnamespace::text = 'auth'
+                    and obj_description(p.oid, 'pg_proc') = 'planner_app:compat'))
+           and p.prokind in ('f', 'p')
+           and not exists (
+             select 1 from pg_catalog.pg_depend d
+              where d.classid = 'pg_catalog.pg_proc'::regclass
+                and d.objid = p.oid and d.deptype = 'e'
+           )
+           and not exists (
+             select 1 from unnest(p.proconfig) as setting
+              where setting like 'search\\_path=%'
+           )
+         order by 1
+        """
+    )
+    return [f"function {r['name']} does not set search_path" for r in rows]
+
+
+async def security_definer_functions_executable_by_anon(
+    conn: asyncpg.Connection,
+) -> list[str]:
+    rows = await conn.fetch(
+        "select p.oid::regprocedure::text as name from pg_catalog.pg_proc p "
+        "where p.prosecdef "
+        "and p.pronamespace::regnamespace::text not in "
+        "('pg_catalog', 'information_schema') "
+        "and has_function_privilege('anon', p.oid, 'execute') order by 1"
+    )
+    return [f"anon may execute security definer {r['name']}" for r in rows]
+
+
+RULES: tuple[Rule, ...] = (
+    tables_without_row_level_security,
+    tables_without_policies,
+    policies_calling_auth_per_row,
+    policies_open_to_anon,
+    tables_granted_to_anon,
+    unindexed_foreign_keys,
+    functions_without_search_path,
+    security_definer_functions_executable_by_anon,
+)
+
+
+async def lint(conn: asyncpg.Connection) -> list[str]:
+    """Every problem every rule finds."""
+    problems: list[str] = []
+    for rule in RULES:
+        problems.extend(await rule(conn))
+    return problems

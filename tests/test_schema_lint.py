@@ -1,0 +1,94 @@
+"""
+Our schema lint (modelled on Supabase's database linter) holds on the
+migrated database, and each rule really catches what it is about: every
+rule is also run against a deliberately broken schema (rolled back).
+"""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from tests import schema_lint
+
+# For each rule, a change that breaks it and a word its report must contain.
+BREAKAGE: dict[schema_lint.Rule, tuple[str, str]] = {
+    schema_lint.tables_without_row_level_security: (
+        "alter table public.plan_item disable row level security",
+        "plan_item",
+    ),
+    schema_lint.tables_without_policies: (
+        "create table public.lint_probe (id int primary key);"
+        "alter table public.lint_probe enable row level security",
+        "lint_probe",
+    ),
+    schema_lint.policies_calling_auth_per_row: (
+        "create policy lint_probe on public.vision for select to authenticated "
+        "using (auth.uid() = user_id)",
+        "lint_probe",
+    ),
+    schema_lint.policies_open_to_anon: (
+        "create policy lint_probe on public.vision for select to anon using (false)",
+        "lint_probe",
+    ),
+    schema_lint.tables_granted_to_anon: (
+        "grant select on public.cycle to anon",
+        "public.cycle",
+    ),
+    schema_lint.unindexed_foreign_keys: (
+        "create table public.lint_probe "
+        "(id int primary key, cycle_id uuid references public.cycle (id))",
+        "lint_probe",
+    ),
+    schema_lint.functions_without_search_path: (
+        "create function public.lint_probe() returns int language sql as 'select 1'",
+        "lint_probe",
+    ),
+    schema_lint.security_definer_functions_executable_by_anon: (
+        "create function public.lint_probe() returns int language sql "
+        "security definer set search_path = '' as 'select 1'",
+        "lint_probe",
+    ),
+}
+
+
+def test_every_rule_has_a_breakage() -> None:
+    assert set(BREAKAGE) == set(schema_lint.RULES)
+
+
+@pytest.mark.parametrize(
+    "rule", schema_lint.RULES, ids=[rule.__name__ for rule in schema_lint.RULES]
+)
+async def test_schema_passes_lint_rule(db: asyncpg.Connection, rule) -> None:
+    assert await rule(db) == []
+
+
+@pytest.mark.parametrize(
+    "rule", schema_lint.RULES, ids=[rule.__name__ for rule in schema_lint.RULES]
+)
+async def test_lint_rule_catches_a_broken_schema(db: asyncpg.Connection, rule) -> None:
+    breakage, culprit = BREAKAGE[rule]
+    transaction = db.transaction()
+    await transaction.start()
+    try:
+        await db.execute(breakage)
+        problems = await rule(db)
+    finally:
+        await transaction.rollback()
+    assert problems and all(culprit in problem for problem in problems), problems
+
+
+async def test_piccolo_migration_table_is_hidden_from_the_api(
+    db: asyncpg.Connection,
+) -> None:
+    row = await db.fetchrow(
+        "select relrowsecurity, "
+        "(select count(*) from pg_catalog.pg_policy where polrelid = c.oid) "
+        "as policies from pg_catalog.pg_class c "
+        "where oid = 'public.migration'::regclass"
+    )
+    assert (row["relrowsecurity"], row["policies"]) == (True, 0)
+    for role in ("anon", "authenticated", "service_role"):
+        assert not await db.fetchval(
+            "select has_table_privilege($1, 'public.migration', 'select')", role
+        )

@@ -1,0 +1,91 @@
+"""
+Rolling back the audit log and row-level security migrations leaves none of
+their objects behind and restores what was there before (the bigserial
+``audit_log.id``); migrating forwards again gives the same schema.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+
+from tests.support import PLANNER_TABLES, run_cli
+
+AUDIT_MIGRATION = "2026-11-24T17:10:00:000000"
+
+SECURITY_STATE = """
+select 'rls' as kind, relname as name, relrowsecurity::text as detail
+  from pg_catalog.pg_class
+ where relnamespace = 'public'::regnamespace and relkind = 'r'
+union all
+select 'policy', tablename || '.' || policyname, coalesce(qual, '')
+  from pg_catalog.pg_policies where schemaname = 'public'
+union all
+select 'trigger', tgrelid::regclass::text || '.' || tgname, tgenabled::text
+  from pg_catalog.pg_trigger
+ where not tgisinternal and tgrelid::regclass::text = any($1::text[])
+union all
+select 'function', p.oid::regprocedure::text, coalesce(p.proacl::text, '')
+  from pg_catalog.pg_proc p where p.pronamespace = 'public'::regnamespace
+   and not exists (select 1 from pg_catalog.pg_depend d
+                    where d.objid = p.oid and d.deptype = 'e')
+union all
+select 'grant', grantee || ' ' || table_name, privilege_type
+  from information_schema.role_table_grants
+ where table_schema = 'public'
+   and grantee in ('anon', 'authenticated', 'service_role')
+union all
+select 'index', indexname, indexdef from pg_catalog.pg_indexes
+ where schemaname = 'public' and tablename = 'audit_log'
+union all
+select 'audit_log.id', column_name,
+       concat_ws(' ', column_default, is_identity, identity_generation)
+  from information_schema.columns
+ where table_schema = 'public' and table_name = 'audit_log' and column_name = 'id'
+order by 1, 2, 3
+"""
+
+
+async def security_state(conn: asyncpg.Connection) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in await conn.fetch(SECURITY_STATE, list(PLANNER_TABLES))]
+
+
+def migrate(url: str, *args: str) -> None:
+    result = run_cli("migrations", *args, database_url=url)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+async def test_rolling_back_audit_and_rls_leaves_nothing_of_theirs(
+    fresh_database: Callable[[], Awaitable[str]],
+) -> None:
+    url = await fresh_database()
+    conn = await asyncpg.connect(url)
+    try:
+        migrate(url, "forwards", "all")
+        migrated = await security_state(conn)
+
+        migrate(url, "backwards", "planner_app", AUDIT_MIGRATION, "--auto_agree")
+        rolled_back = await security_state(conn)
+        kinds = {kind for kind, _, _ in rolled_back}
+        assert "policy" not in kinds and "grant" not in kinds
+        assert all(
+            detail == "false" for kind, _, detail in rolled_back if kind == "rls"
+        )
+        triggers = [name for kind, name, _ in rolled_back if kind == "trigger"]
+        assert not [name for name in triggers if "audit" in name], triggers
+        functions = [name for kind, name, _ in rolled_back if kind == "function"]
+        assert not [name for name in functions if "audit" in name], functions
+        indexes = {name for kind, name, _ in rolled_back if kind == "index"}
+        assert indexes == {"audit_log_pkey", "audit_log_user_id"}
+        assert (
+            "audit_log.id",
+            "id",
+            "nextval('audit_log_id_seq'::regclass) NO",
+        ) in rolled_back
+
+        migrate(url, "forwards", "all")
+        assert await security_state(conn) == migrated
+    finally:
+        await conn.close()
