@@ -188,22 +188,24 @@ async def remove_seeded(conn: asyncpg.Connection) -> int:
     user_ids = await seeded_user_ids(conn)
     if not user_ids:
         return 0
-    # Lifting the lock first lets the cascade remove plan items of weeks
-    # 7-12 (the seeding role owns the tables, so it may lift it).
-    await conn.execute(
-        "update public.cycle set lock_enforced = false "
-        "where user_id = any($1::uuid[]) and lock_enforced",
-        user_ids,
-    )
+    # The lock lets a user's deletion cascade through locked weeks.
     await conn.execute("delete from auth.users where id = any($1::uuid[])", user_ids)
     try:
+        # Seeded history is synthetic: purge it the way docs/security.md
+        # describes for the table owner (guard off for this transaction's
+        # statement only). A role that does not own audit_log keeps it.
         async with conn.transaction():
+            await conn.execute(
+                "alter table public.audit_log disable trigger audit_log_append_only"
+            )
             await conn.execute(
                 "delete from public.audit_log where user_id = any($1::uuid[])",
                 user_ids,
             )
+            await conn.execute(
+                "alter table public.audit_log enable trigger audit_log_append_only"
+            )
     except asyncpg.PostgresError:
-        # An append-only audit log keeps its history; that is its job.
         pass
     return len(user_ids)
 

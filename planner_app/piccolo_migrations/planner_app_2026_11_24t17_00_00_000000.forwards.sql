@@ -256,9 +256,13 @@ alter table public.weekly_plan enable always trigger weekly_plan_lock_update;
 alter table public.cycle enable always trigger cycle_lock_switch_insert;
 alter table public.cycle enable always trigger cycle_lock_switch_update;
 
--- Trigger functions are not an API: nobody calls them directly.
+-- Trigger functions are not an API: nobody calls them directly. The check
+-- is security definer and not a trigger function, so it is also revoked
+-- from the API roles by name (Supabase's default privileges grant them
+-- execute on every new function).
 revoke execute on function public.planner_assert_week_open(
-  uuid, integer, uuid, text, text, text, boolean) from public;
+  uuid, integer, uuid, text, text, text, boolean)
+  from public, anon, authenticated, service_role;
 revoke execute on function public.planner_plan_item_lock() from public;
 revoke execute on function public.planner_weekly_plan_lock() from public;
 revoke execute on function public.planner_cycle_lock_switch() from public;

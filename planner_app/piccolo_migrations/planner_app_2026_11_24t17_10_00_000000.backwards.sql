@@ -29,6 +29,7 @@ drop index public.audit_log_table_name_record_id_id_idx;
 comment on column public.audit_log.user_id is null;
 
 -- Back to the bigserial Piccolo created, continuing after the highest id.
+-- squawk-ignore ban-alter-identity
 alter table public.audit_log alter column id drop identity;
 create sequence public.audit_log_id_seq owned by public.audit_log.id;
 alter table public.audit_log alter column id
