@@ -139,15 +139,17 @@ async def unindexed_foreign_keys(conn: asyncpg.Connection) -> list[str]:
 
 
 async def functions_without_search_path(conn: asyncpg.Connection) -> list[str]:
-    """Our functions: everything in public that no extension owns, and the
-    auth functions created by the compatibility migration."""
+    """
+    Our functions: everything in public that no extension owns. The auth
+    functions of the compatibility migration are Supabase's definitions,
+    kept identical (no SET, so PostgreSQL inlines them; they call only
+    pg_catalog), and Supabase's linter does not judge its own auth schema.
+    """
     rows = await conn.fetch(
         """
         select p.oid::regprocedure::text as name
           from pg_catalog.pg_proc p
-         where (p.pronamespace = 'public'::regnamespace
-                or (p.pronamespace::regnamespace::text = 'auth'
-                    and obj_description(p.oid, 'pg_proc') = 'planner_app:compat'))
+         where p.pronamespace = 'public'::regnamespace
            and p.prokind in ('f', 'p')
            and not exists (
              select 1 from pg_catalog.pg_depend d

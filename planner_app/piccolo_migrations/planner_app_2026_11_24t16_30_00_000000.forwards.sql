@@ -36,8 +36,10 @@ begin
     grant usage on schema auth to anon, authenticated, service_role;
   end if;
 
-  -- auth.uid(), auth.role() and auth.jwt() read the JWT claims the way
-  -- Supabase's own definitions do (PostgREST sets request.jwt.claims).
+  -- auth.uid(), auth.role() and auth.jwt() are Supabase's own definitions
+  -- (PostgREST sets request.jwt.claims). Like Supabase's, they set no
+  -- search_path, so PostgreSQL can inline them into the policies that call
+  -- them; they use only pg_catalog, which is always searched first.
   if not exists (
     select 1 from pg_catalog.pg_proc p
     join pg_catalog.pg_namespace n on n.oid = p.pronamespace
@@ -45,11 +47,10 @@ begin
   ) then
     create function auth.uid() returns uuid
       language sql stable
-      set search_path = ''
     as $fn$
       select coalesce(
-        nullif(current_setting('request.jwt.claim.sub', true), ''),
-        (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+        nullif(pg_catalog.current_setting('request.jwt.claim.sub', true), ''),
+        (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
       )::uuid
     $fn$;
     comment on function auth.uid() is 'planner_app:compat';
@@ -63,11 +64,10 @@ begin
   ) then
     create function auth.role() returns text
       language sql stable
-      set search_path = ''
     as $fn$
       select coalesce(
-        nullif(current_setting('request.jwt.claim.role', true), ''),
-        (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+        nullif(pg_catalog.current_setting('request.jwt.claim.role', true), ''),
+        (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
       )::text
     $fn$;
     comment on function auth.role() is 'planner_app:compat';
@@ -81,11 +81,10 @@ begin
   ) then
     create function auth.jwt() returns jsonb
       language sql stable
-      set search_path = ''
     as $fn$
       select coalesce(
-        nullif(current_setting('request.jwt.claim', true), ''),
-        nullif(current_setting('request.jwt.claims', true), '')
+        nullif(pg_catalog.current_setting('request.jwt.claim', true), ''),
+        nullif(pg_catalog.current_setting('request.jwt.claims', true), '')
       )::jsonb
     $fn$;
     comment on function auth.jwt() is 'planner_app:compat';
