@@ -230,7 +230,9 @@ class AuditLog(Table, tablename="audit_log"):
     table_name = Text(null=False)
     record_id = UUID(null=False, default=None)
     action = Varchar(length=6, choices=AuditAction, null=False, default=None)
-    user_id = UUID(null=False, default=None, index=True)
+    # Indexed by (user_id, occurred_at desc, id desc) in the audit migration:
+    # a second index on user_id alone would only slow every audited write.
+    user_id = UUID(null=False, default=None)
     actor_id = UUID(null=True, default=None)
     actor_role = Text(null=True, default=None)
     txid = BigInt(null=False, default=0)
