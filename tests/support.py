@@ -20,7 +20,8 @@ import asyncpg
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PICCOLO = str(Path(sys.executable).with_name("piccolo"))
 
-PLANNER_TABLES = (
+# The eight domain tables (each row has an owner), in domain order.
+DOMAIN_TABLES = (
     "vision",
     "cycle",
     "goal",
@@ -29,8 +30,8 @@ PLANNER_TABLES = (
     "plan_item",
     "chat_session",
     "chat_message",
-    "audit_log",
 )
+PLANNER_TABLES = (*DOMAIN_TABLES, "audit_log")
 
 
 def run_cli(

@@ -15,9 +15,8 @@ import asyncpg
 import pytest
 
 from tests.roles import API_ROLES, acting_as, rejected_as
-from tests.support import PLANNER_TABLES, Owner, build_owner, snapshot
+from tests.support import DOMAIN_TABLES, Owner, build_owner, snapshot
 
-DOMAIN_TABLES = PLANNER_TABLES[:-1]
 APPEND_ONLY = "23001"
 
 

@@ -11,23 +11,14 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.support import assert_rejected, build_owner, create_user
+from tests.support import DOMAIN_TABLES, assert_rejected, build_owner, create_user
 
 START = date(2026, 9, 7)
 
 # ---------------------------------------------------------------------------
 # Keys and ownership columns
 
-OWNED_TABLES = (
-    "vision",
-    "cycle",
-    "goal",
-    "task",
-    "weekly_plan",
-    "plan_item",
-    "chat_session",
-    "chat_message",
-)
+OWNED_TABLES = DOMAIN_TABLES
 
 
 @pytest.mark.parametrize("table", OWNED_TABLES)

@@ -17,10 +17,10 @@ import pytest
 
 from seeds import SEED_EMAIL_DOMAIN, SeedError, seed, seeded_user_id
 from seeds.generate import Batch, Generator
-from tests.support import PLANNER_TABLES, build_owner, run_cli, snapshot
+from tests.support import DOMAIN_TABLES, PLANNER_TABLES, build_owner, run_cli, snapshot
 
 TODAY = date(2026, 11, 25)
-OWNED_TABLES = PLANNER_TABLES[:-1]
+OWNED_TABLES = DOMAIN_TABLES
 
 
 def user_ids(seed_value: int, users: int) -> list[uuid.UUID]:

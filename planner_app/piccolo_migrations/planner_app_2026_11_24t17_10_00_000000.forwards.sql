@@ -11,8 +11,8 @@
 alter table public.audit_log alter column id drop default;
 -- squawk-ignore ban-drop-sequence
 drop sequence public.audit_log_id_seq;
--- squawk-ignore ban-alter-identity
 alter table public.audit_log alter column id
+  -- squawk-ignore ban-alter-identity
   add generated always as identity (sequence name public.audit_log_id_seq);
 select pg_catalog.setval(
   'public.audit_log_id_seq',
