@@ -152,3 +152,25 @@ def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+async def seeded_database(server_url: str) -> AsyncIterator[str]:
+    """
+    A database of its own, migrated and filled by the real CLI
+    (``piccolo migrations forwards all`` then ``piccolo planner_app seed``),
+    shared by the tests that only read it.
+    """
+    name = f"{RUN_PREFIX}_seeded"
+    await _create_database(server_url, name)
+    url = with_database(server_url, name)
+    try:
+        for command in (
+            ("migrations", "forwards", "all"),
+            ("planner_app", "seed", "--users=3"),
+        ):
+            result = run_cli(*command, database_url=url)
+            assert result.returncode == 0, result.stderr
+        yield url
+    finally:
+        await _drop_database(server_url, name)

@@ -711,3 +711,19 @@ async def test_lock_migration_rolls_back_completely(
         assert await conn.fetchval(LOCK_OBJECTS) == 10
     finally:
         await conn.close()
+
+
+async def test_the_fixture_cycle_past_week_6_rejects_a_quota_change(db, fixture_data):
+    cycle = fixture_data["ada"].cycles["active"]
+    assert cycle.lock_enforced
+    item = await db.fetchval(
+        "select p.id from plan_item p join weekly_plan w on w.id = p.weekly_plan_id "
+        "where w.cycle_id = $1 and w.week_no = 9 limit 1",
+        cycle.id,
+    )
+    await assert_rejected(
+        db,
+        "update plan_item set quota = quota + 1 where id = $1",
+        item,
+        sqlstate="PL712",
+    )

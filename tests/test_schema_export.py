@@ -18,7 +18,7 @@ import pytest
 
 from planner_app.schema_export import ARTIFACTS
 from planner_app.tables import TABLES
-from tests.support import PROJECT_ROOT, build_owner, run_cli
+from tests.support import PROJECT_ROOT, run_cli
 
 SCHEMA_DIR = PROJECT_ROOT / "schema"
 TSC = SCHEMA_DIR / "node_modules" / ".bin" / "tsc"
@@ -158,22 +158,13 @@ async def export_rows(conn: asyncpg.Connection) -> dict[str, list[dict[str, Any]
     return rows
 
 
-async def seeded_rows(conn: asyncpg.Connection) -> dict[str, list[dict[str, Any]]]:
-    owner = await build_owner(conn)
-    await conn.execute(
-        "update plan_item set completed_count = 2, notes = 'Done twice' where id = $1",
-        owner.plan_item(1),
-    )
-    if await conn.fetchval("select count(*) from audit_log") == 0:
-        # Until the audit trigger writes them, one row shaped like its rows.
-        await conn.execute(
-            "insert into audit_log"
-            " (table_name, record_id, action, user_id, txid, after)"
-            " select 'vision', v.id, 'INSERT', v.user_id, txid_current(),"
-            " to_jsonb(v) from vision v where v.id = $1",
-            owner.vision_id,
-        )
-    rows = await export_rows(conn)
+async def seeded_rows(url: str) -> dict[str, list[dict[str, Any]]]:
+    """Every row of the database seeded by the real CLI."""
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await export_rows(conn)
+    finally:
+        await conn.close()
     assert all(rows.values()), "every table needs rows to check"
     return rows
 
@@ -186,10 +177,10 @@ def run_validator(validator: Path, rows: dict[str, Any], tmp_path: Path):
     )
 
 
-async def test_rows_from_the_database_parse_and_bad_objects_are_rejected(
-    db: asyncpg.Connection, validator: Path, tmp_path: Path
+async def test_rows_from_a_seeded_database_parse_and_bad_objects_are_rejected(
+    seeded_database: str, validator: Path, tmp_path: Path
 ) -> None:
-    rows = await seeded_rows(db)
+    rows = await seeded_rows(seeded_database)
     result = run_validator(validator, rows, tmp_path)
     assert result.returncode == 0, result.stderr + result.stdout
     assert "bad objects rejected" in result.stdout
@@ -207,14 +198,14 @@ async def test_rows_from_the_database_parse_and_bad_objects_are_rejected(
     ],
 )
 async def test_a_row_the_database_would_reject_fails_the_validation(
-    db: asyncpg.Connection,
+    seeded_database: str,
     validator: Path,
     tmp_path: Path,
     table: str,
     column: str,
     value: Any,
 ) -> None:
-    rows = await seeded_rows(db)
+    rows = await seeded_rows(seeded_database)
     rows[table][0][column] = value
     result = run_validator(validator, rows, tmp_path)
     assert result.returncode == 1, result.stdout

@@ -448,15 +448,17 @@ async def test_jsonb_columns_hold_objects_only(db, table, column, value):
 # Uniques
 
 
-async def test_second_goal_of_same_type_is_rejected(db):
-    owner = await build_owner(db)
+async def test_second_goal_of_same_type_is_rejected(db, fixture_data):
+    ada = fixture_data["ada"]
+    cycle = ada.cycles["active"]
+    assert set(cycle.goal_ids) == {"professional", "personal"}
     for goal_type in ("professional", "personal"):
         await assert_rejected(
             db,
             "insert into goal (user_id, cycle_id, goal_type, title) "
             "values ($1, $2, $3, 'Another one')",
-            owner.user_id,
-            owner.cycle_id,
+            ada.id,
+            cycle.id,
             goal_type,
             sqlstate="23505",
             constraint="goal_one_per_type",
