@@ -184,18 +184,6 @@ end
 $fn$;
 """
 
-# Supabase's own auth.uid(): plain SQL without a search_path setting, so the
-# planner inlines it. The compatibility migration's version sets
-# search_path (our lint rule), which prevents inlining.
-SUPABASE_AUTH_UID = """
-create or replace function auth.uid() returns uuid language sql stable as $fn$
-  select coalesce(
-    nullif(current_setting('request.jwt.claim.sub', true), ''),
-    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
-  )::uuid
-$fn$;
-"""
-
 
 async def server_update_micros(conn: asyncpg.Connection, ids: list, rounds: int):
     """Microseconds per single-row UPDATE inside the server (no network, no
@@ -350,10 +338,6 @@ async def run(
         breakdown = {}
         for label, change in (
             (
-                "without the redundant audit_log_user_id index",
-                "drop index audit_log_user_id",
-            ),
-            (
                 "without the audit trigger",
                 "alter table plan_item disable trigger plan_item_audit_update",
             ),
@@ -387,13 +371,10 @@ async def run(
             f"\n(b) this week's plan items ({rows} rows per user), "
             f"median over {len(sample)} users"
         )
-        for label in ("compatibility auth.uid()", "Supabase's auth.uid()"):
-            if label.startswith("Supabase"):
-                await conn.execute(SUPABASE_AUTH_UID)
-            owner, rls = await client_query_micros(conn, sample, this_week, 20)
-            report(f"{label}, client", owner, rls)
-            owner, rls = await server_query_micros(conn, sample, this_week, 200)
-            report(f"{label}, in server", owner, rls)
+        owner, rls = await client_query_micros(conn, sample, this_week, 20)
+        report("client", owner, rls)
+        owner, rls = await server_query_micros(conn, sample, this_week, 200)
+        report("in server", owner, rls)
         print("    plan as owner:")
         print(await explain(conn, THIS_WEEK_OWNER, this_week, sample[0]))
         transaction = await as_user(conn, sample[0])

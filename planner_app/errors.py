@@ -240,6 +240,10 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         "the cycle already has a plan for this week",
     ),
     "weekly_plan_week_no_1_to_12": (ValidationError, "week_no is 1..12"),
+    "weekly_plan_week_start_matches_cycle": (
+        ValidationError,
+        "a week starts 7 days after the one before it, from the cycle's start",
+    ),
     "weekly_plan_id_cycle_id_user_id_key": (
         DuplicateError,
         "weekly plan id already used",

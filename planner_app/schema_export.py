@@ -44,7 +44,7 @@ GENERATED_BY = (
     "migration), then regenerate."
 )
 
-DERIVED = "Set by a database trigger: a value given here is replaced."
+DERIVED = "Filled by a database trigger: leave it out."
 
 NOT_BLANK_PATTERN = r"\S"
 """``x ~ '\\S'``: the text holds something other than white space."""

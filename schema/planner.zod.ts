@@ -73,7 +73,7 @@ export const CycleInsert = z.strictObject({
   user_id: z.uuid(),
   vision_id: z.uuid().nullable().optional(),
   start_date: z.iso.date().optional(),
-  /** Set by a database trigger: a value given here is replaced. */
+  /** Filled by a database trigger: leave it out. */
   end_date: z.iso.date().optional(),
   status: CycleStatus.optional(),
   lock_enforced: z.boolean().optional(),
@@ -138,7 +138,7 @@ export const TaskInsert = z.strictObject({
   id: z.uuid().optional(),
   user_id: z.uuid(),
   goal_id: z.uuid(),
-  /** Set by a database trigger: a value given here is replaced. */
+  /** Filled by a database trigger: leave it out. */
   cycle_id: z.uuid().optional(),
   title: z.string().regex(/\S/, "must not be blank"),
   description: z.string().optional(),
@@ -173,7 +173,7 @@ export const WeeklyPlanInsert = z.strictObject({
   user_id: z.uuid(),
   cycle_id: z.uuid(),
   week_no: z.int().min(1).max(12),
-  /** Set by a database trigger: a value given here is replaced. */
+  /** Filled by a database trigger: leave it out. */
   week_start_date: z.iso.date().optional(),
   reflection: z.string().nullable().optional(),
   created_at: z.iso.datetime({ offset: true }).optional(),
@@ -208,7 +208,7 @@ export const PlanItemInsert = z.strictObject({
   user_id: z.uuid(),
   weekly_plan_id: z.uuid(),
   task_id: z.uuid(),
-  /** Set by a database trigger: a value given here is replaced. */
+  /** Filled by a database trigger: leave it out. */
   cycle_id: z.uuid().optional(),
   quota: z.int().min(0).max(2147483647).optional(),
   completed_count: z.int().min(0).max(2147483647).optional(),

@@ -527,17 +527,33 @@ async def test_a_user_has_at_most_one_active_cycle(db):
 
 async def test_cycle_end_date_is_always_start_plus_83_days(db):
     user_id = await create_user(db)
+    # Left out, the database fills it in.
     cycle_id = await db.fetchval(
-        "insert into cycle (user_id, start_date, end_date) values ($1, $2, $3) "
-        "returning id",
+        "insert into cycle (user_id, start_date) values ($1, $2) returning id",
         user_id,
         START,
-        START + timedelta(days=10),
     )
     assert await db.fetchval(
         "select end_date from cycle where id = $1", cycle_id
     ) == START + timedelta(days=83)
-    await db.execute("update cycle set end_date = '2030-01-01' where id = $1", cycle_id)
+    # Any other end date is rejected, on insert and on update.
+    await assert_rejected(
+        db,
+        "insert into cycle (user_id, start_date, end_date) values ($1, $2, $3)",
+        user_id,
+        START + timedelta(days=200),
+        START + timedelta(days=210),
+        sqlstate="23514",
+        constraint="cycle_end_date_is_start_plus_83",
+    )
+    await assert_rejected(
+        db,
+        "update cycle set end_date = '2030-01-01' where id = $1",
+        cycle_id,
+        sqlstate="23514",
+        constraint="cycle_end_date_is_start_plus_83",
+    )
+    # Moving the start moves the end with it.
     await db.execute(
         "update cycle set start_date = $2 where id = $1",
         cycle_id,
@@ -591,14 +607,21 @@ async def test_week_start_date_follows_the_cycle(db):
         n: START + timedelta(weeks=n - 1) for n in range(1, 13)
     }
     # A writer cannot put a week on another date...
-    await db.execute(
+    await assert_rejected(
+        db,
         "update weekly_plan set week_start_date = '2001-01-01' where id = $1",
         owner.weekly_plan_ids[3],
+        sqlstate="23514",
+        constraint="weekly_plan_week_start_matches_cycle",
     )
-    assert await db.fetchval(
-        "select week_start_date from weekly_plan where id = $1",
-        owner.weekly_plan_ids[3],
-    ) == START + timedelta(weeks=2)
+    await assert_rejected(
+        db,
+        "insert into weekly_plan (user_id, cycle_id, week_no, week_start_date) "
+        "select user_id, id, 1, start_date + 1 from cycle where id = $1",
+        owner.cycle_id,
+        sqlstate="23514",
+        constraint="weekly_plan_week_start_matches_cycle",
+    )
     # ...and moving the cycle moves its weeks.
     await db.execute(
         "update cycle set start_date = $2 where id = $1",

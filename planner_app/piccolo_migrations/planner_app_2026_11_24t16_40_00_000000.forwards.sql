@@ -105,7 +105,12 @@ create function planner_cycle_derive() returns trigger
   set search_path = ''
 as $fn$
 begin
-  new.end_date := new.start_date + 83;
+  -- Filled when left out, and following a moved start date; an explicit
+  -- end date that is not start_date + 83 is rejected by the CHECK.
+  if new.end_date is null
+     or (tg_op = 'UPDATE' and new.end_date = old.end_date) then
+    new.end_date := new.start_date + 83;
+  end if;
   return new;
 end
 $fn$;
@@ -158,6 +163,7 @@ create function planner_weekly_plan_derive() returns trigger
 as $fn$
 declare
   cycle_start date;
+  week_start date;
 begin
   select c.start_date into cycle_start from public.cycle c where c.id = new.cycle_id;
   if cycle_start is null then
@@ -165,7 +171,22 @@ begin
       message = format('cycle %s does not exist', new.cycle_id),
       constraint = 'weekly_plan_cycle_same_owner_fkey';
   end if;
-  new.week_start_date := cycle_start + 7 * (new.week_no - 1);
+  week_start := cycle_start + 7 * (new.week_no - 1);
+  -- Filled when left out (or kept from the old row); a week start the
+  -- writer gives must be the cycle's.
+  if new.week_start_date is null
+     or (tg_op = 'UPDATE' and new.week_start_date = old.week_start_date) then
+    new.week_start_date := week_start;
+  elsif new.week_start_date <> week_start then
+    raise check_violation using
+      message = format(
+        'week %s of cycle %s starts on %s, not %s',
+        new.week_no, new.cycle_id, week_start, new.week_start_date),
+      constraint = 'weekly_plan_week_start_matches_cycle',
+      schema = 'public',
+      table = 'weekly_plan',
+      column = 'week_start_date';
+  end if;
   return new;
 end
 $fn$;

@@ -24,7 +24,7 @@ drop function public.planner_audit_log_append_only();
 drop function public.planner_audit();
 
 drop index public.audit_log_user_id_occurred_at_idx;
-drop index public.audit_log_table_name_record_id_id_idx;
+drop index public.audit_log_record_id_id_idx;
 
 comment on column public.audit_log.user_id is null;
 

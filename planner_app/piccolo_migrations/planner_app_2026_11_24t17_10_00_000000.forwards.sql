@@ -26,9 +26,10 @@ select pg_catalog.setval(
 comment on column public.audit_log.user_id is
   'Owner of the changed row (an auth.users id, no foreign key: history outlives the user)';
 
--- "The history of one record" and "a user's recent changes".
-create index audit_log_table_name_record_id_id_idx
-  on public.audit_log (table_name, record_id, id);
+-- "The history of one record" and "a user's recent changes". Record ids are
+-- UUIDs, unique across tables, so the table name need not be in the key.
+create index audit_log_record_id_id_idx
+  on public.audit_log (record_id, id);
 create index audit_log_user_id_occurred_at_idx
   on public.audit_log (user_id, occurred_at desc, id desc);
 
@@ -42,19 +43,22 @@ as $fn$
 declare
   row_before jsonb;
   row_after jsonb;
-  changed jsonb;
+  row_id uuid;
+  owner_id uuid;
   actor uuid;
 begin
-  if tg_op = 'INSERT' then
-    row_after := pg_catalog.to_jsonb(new);
-    changed := row_after;
-  elsif tg_op = 'UPDATE' then
+  -- Every audited table has id and user_id.
+  if tg_op = 'DELETE' then
     row_before := pg_catalog.to_jsonb(old);
-    row_after := pg_catalog.to_jsonb(new);
-    changed := row_after;
+    row_id := old.id;
+    owner_id := old.user_id;
   else
-    row_before := pg_catalog.to_jsonb(old);
-    changed := row_before;
+    if tg_op = 'UPDATE' then
+      row_before := pg_catalog.to_jsonb(old);
+    end if;
+    row_after := pg_catalog.to_jsonb(new);
+    row_id := new.id;
+    owner_id := new.user_id;
   end if;
 
   -- auth.uid() casts the JWT claim; a malformed claim must not block the
@@ -74,9 +78,9 @@ begin
      before, after)
   values (
     tg_table_name,
-    (changed ->> 'id')::uuid,
+    row_id,
     tg_op,
-    (changed ->> 'user_id')::uuid,
+    owner_id,
     actor,
     -- The database role the change was made with: the role set by
     -- "set role" (as PostgREST does), else the login role. Unlike the JWT's
