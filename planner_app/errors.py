@@ -22,15 +22,19 @@ from typing import Any
 
 import asyncpg
 
-WEEK_LOCKED_SQLSTATE = "PL712"
-"""Raised by the lock triggers: a week 7..12 of a locked cycle was changed."""
+from planner_app.rules import JSON_MAX_BYTES, TEXT_MAX_CHARS
+from planner_app.tables import DOMAIN_TABLES
+
+WEEK_LOCKED_SQLSTATE = "PT423"
+"""Raised by the lock triggers: a week 7..12 of a locked cycle was changed.
+PostgREST answers a ``PTxyz`` SQLSTATE with HTTP status ``xyz``: 423 Locked."""
 
 WEEK_LOCKED_HINT = (
     "Weeks 7-12 of a cycle are frozen while cycle.lock_enforced is true. "
     "Record execution (completed_count, notes, reflection) instead; only "
     "service_role or the table owner can lift the lock."
 )
-"""The HINT of every PL712 error (the database sends the same text)."""
+"""The HINT of every PT423 error (the database sends the same text)."""
 
 
 class PlannerError(Exception):
@@ -85,11 +89,13 @@ class WeekLockedError(PlannerError):
     :param cycle_id:
         The locked cycle.
     :param week_no:
-        The locked week (7..12).
+        The locked week (7..12); ``None`` when the whole cycle's calendar
+        would move (``move_start_date``).
     :param operation:
         What was refused: ``change_quota``, ``add_plan_item``,
         ``remove_plan_item``, ``move_plan_item``, ``change_task``,
-        ``delete_weekly_plan`` or ``renumber_weekly_plan``.
+        ``delete_weekly_plan``, ``renumber_weekly_plan`` or
+        ``move_start_date``.
     """
 
     def __init__(
@@ -97,7 +103,7 @@ class WeekLockedError(PlannerError):
         message: str,
         *,
         cycle_id: uuid.UUID,
-        week_no: int,
+        week_no: int | None,
         operation: str,
         **kwargs: Any,
     ) -> None:
@@ -117,6 +123,7 @@ LOCK_OPERATIONS: dict[str, str] = {
     "change_task": "change the task of a plan item",
     "delete_weekly_plan": "delete the weekly plan",
     "renumber_weekly_plan": "renumber or move the weekly plan",
+    "move_start_date": "move its start date (weeks 7-12 would move)",
 }
 
 
@@ -196,10 +203,13 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
     "cycle_id_user_id_key": (DuplicateError, "cycle id already used"),
     "cycle_pkey": (DuplicateError, "cycle id already used"),
     "cycle_user_id_fkey": (NotFoundError, "the user does not exist"),
-    "cycle_vision_id_fkey": (NotFoundError, "the vision does not exist"),
     "cycle_vision_same_owner_fkey": (
-        OwnershipError,
-        "the vision does not belong to the cycle's owner",
+        NotFoundError,
+        "the vision does not exist (for the cycle's owner)",
+    ),
+    "cycle_start_date_in_range": (
+        ValidationError,
+        "a cycle starts between 2000-01-01 and 2199-12-31",
     ),
     "cycle_lock_one_way": (
         LockLiftDeniedError,
@@ -215,10 +225,9 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
     "goal_id_cycle_id_user_id_key": (DuplicateError, "goal id already used"),
     "goal_pkey": (DuplicateError, "goal id already used"),
     "goal_user_id_fkey": (NotFoundError, "the user does not exist"),
-    "goal_cycle_id_fkey": (NotFoundError, "the cycle does not exist"),
     "goal_cycle_same_owner_fkey": (
-        OwnershipError,
-        "the cycle does not belong to the goal's owner",
+        NotFoundError,
+        "the cycle does not exist (for the goal's owner)",
     ),
     # task
     "task_title_not_blank": (ValidationError, "a task needs a title"),
@@ -229,10 +238,9 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
     "task_id_cycle_id_user_id_key": (DuplicateError, "task id already used"),
     "task_pkey": (DuplicateError, "task id already used"),
     "task_user_id_fkey": (NotFoundError, "the user does not exist"),
-    "task_goal_id_fkey": (NotFoundError, "the goal does not exist"),
     "task_goal_same_owner_fkey": (
-        OwnershipError,
-        "the goal does not exist or does not belong to the task's owner",
+        NotFoundError,
+        "the goal does not exist (for the task's owner)",
     ),
     # weekly_plan
     "weekly_plan_one_per_week": (
@@ -250,10 +258,9 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
     ),
     "weekly_plan_pkey": (DuplicateError, "weekly plan id already used"),
     "weekly_plan_user_id_fkey": (NotFoundError, "the user does not exist"),
-    "weekly_plan_cycle_id_fkey": (NotFoundError, "the cycle does not exist"),
     "weekly_plan_cycle_same_owner_fkey": (
-        OwnershipError,
-        "the cycle does not exist or does not belong to the plan's owner",
+        NotFoundError,
+        "the cycle does not exist (for the plan's owner)",
     ),
     # plan_item
     "plan_item_one_per_task_and_week": (
@@ -267,14 +274,9 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
     ),
     "plan_item_pkey": (DuplicateError, "plan item id already used"),
     "plan_item_user_id_fkey": (NotFoundError, "the user does not exist"),
-    "plan_item_weekly_plan_id_fkey": (
-        NotFoundError,
-        "the weekly plan does not exist",
-    ),
-    "plan_item_task_id_fkey": (NotFoundError, "the task does not exist"),
     "plan_item_weekly_plan_same_owner_fkey": (
-        OwnershipError,
-        "the weekly plan does not exist or does not belong to the item's owner",
+        NotFoundError,
+        "the weekly plan does not exist (for the item's owner)",
     ),
     "plan_item_task_same_cycle_fkey": (
         InvalidReferenceError,
@@ -288,10 +290,9 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
     "chat_session_id_user_id_key": (DuplicateError, "chat session id already used"),
     "chat_session_pkey": (DuplicateError, "chat session id already used"),
     "chat_session_user_id_fkey": (NotFoundError, "the user does not exist"),
-    "chat_session_cycle_id_fkey": (NotFoundError, "the cycle does not exist"),
     "chat_session_cycle_same_owner_fkey": (
-        OwnershipError,
-        "the cycle does not belong to the session's owner",
+        NotFoundError,
+        "the cycle does not exist (for the session's owner)",
     ),
     "chat_message_role_valid": (
         ValidationError,
@@ -303,14 +304,11 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
     ),
     "chat_message_pkey": (DuplicateError, "chat message id already used"),
     "chat_message_user_id_fkey": (NotFoundError, "the user does not exist"),
-    "chat_message_session_id_fkey": (
-        NotFoundError,
-        "the chat session does not exist",
-    ),
     "chat_message_session_same_owner_fkey": (
-        OwnershipError,
-        "the chat session does not belong to the message's owner",
+        NotFoundError,
+        "the chat session does not exist (for the message's owner)",
     ),
+    "chat_message_content_not_blank": (ValidationError, "a message needs content"),
     # audit_log
     "audit_log_action_valid": (ValidationError, "unknown audit action"),
     "audit_log_before_matches_action": (
@@ -322,6 +320,29 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         "audit after-image does not match the action",
     ),
     "audit_log_pkey": (DuplicateError, "audit log id already used"),
+    # rules stated once in planner_app/rules.py and planner_app/tables.py
+    **{
+        f"{column.replace('.', '_')}_max_size": (
+            ValidationError,
+            f"{column} is at most {limit} characters",
+        )
+        for column, limit in TEXT_MAX_CHARS.items()
+    },
+    **{
+        f"{column.replace('.', '_')}_max_size": (
+            ValidationError,
+            f"{column} is a JSON object of at most {limit} bytes",
+        )
+        for column, limit in JSON_MAX_BYTES.items()
+    },
+    **{
+        f"{table}_{column}_never_changes": (
+            ValidationError,
+            f"the {column} of a {table} row never changes",
+        )
+        for table in (t._meta.tablename for t in DOMAIN_TABLES)
+        for column in ("id", "user_id")
+    },
 }
 
 # By SQLSTATE, for errors without a known constraint name.
@@ -346,10 +367,10 @@ def _week_locked(message: str, fields: dict[str, Any]) -> PlannerError:
     try:
         detail = json.loads(fields["detail"] or "")
         cycle_id = uuid.UUID(detail["cycle_id"])
-        week_no = int(detail["week_no"])
+        week_no = None if detail["week_no"] is None else int(detail["week_no"])
         operation = str(detail["operation"])
     except (ValueError, KeyError, TypeError):
-        # A PL712 must come from the lock triggers; anything else is a bug.
+        # A PT423 must come from the lock triggers; anything else is a bug.
         return PlannerError(message, **fields)
     return WeekLockedError(
         message,

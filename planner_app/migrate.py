@@ -249,9 +249,9 @@ class _RollbackPreview(Exception):
     """Raised to roll back the preview transaction."""
 
 
-def _raw_sql(manager: MigrationManager) -> list[str]:
+def _raw_sql(steps: list[Any]) -> list[str]:
     lines = []
-    for step in manager.raw:
+    for step in steps:
         sql = getattr(step, "sql", None)
         if sql is None:
             name = getattr(step, "__qualname__", repr(step))
@@ -263,9 +263,10 @@ def _raw_sql(manager: MigrationManager) -> list[str]:
 
 async def preview(report: Callable[[str], Any] = print) -> list[PendingMigration]:
     """
-    Print the SQL each pending migration would run: its raw SQL steps (the
-    ``.sql`` files, run first) then Piccolo's operations in preview mode.
-    Runs inside a transaction that is always rolled back, so nothing is
+    Print the SQL each pending migration would run: its ``add_raw`` steps,
+    Piccolo's operations in preview mode, then the ``.sql`` steps that
+    ``planner_app.migration_sql`` runs after them. Runs inside a transaction
+    that is always rolled back, so nothing is
     written even if a step did touch the database.
     """
     engine = _engine()
@@ -278,7 +279,7 @@ async def preview(report: Callable[[str], Any] = print) -> list[PendingMigration
                 manager = await migration.module.forwards()
                 if not isinstance(manager, MigrationManager):
                     continue
-                for sql in _raw_sql(manager):
+                for sql in _raw_sql(manager.raw):
                     report(sql)
                 manager.preview = True
                 output = io.StringIO()
@@ -288,6 +289,9 @@ async def preview(report: Callable[[str], Any] = print) -> list[PendingMigration
                 operations = output.getvalue().split("... ", 1)[-1].strip()
                 if operations:
                     report(operations)
+                # planner_app.migration_sql's steps run after the operations.
+                for sql in _raw_sql(getattr(manager, "raw_after", [])):
+                    report(sql)
             raise _RollbackPreview
     except _RollbackPreview:
         pass

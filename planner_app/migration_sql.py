@@ -1,21 +1,73 @@
 """
 Raw SQL steps of migrations, kept in ``.sql`` files beside each migration.
 
-A migration ``planner_app_<id>.py`` that needs SQL Piccolo cannot express
-reads ``planner_app_<id>.forwards.sql`` and ``planner_app_<id>.backwards.sql``
-from its own folder (so linters can read the SQL, and the forwards and
-backwards halves sit side by side). Both run inside the migration's
-transaction, so a failure leaves nothing half-applied.
+A migration ``<module>.py`` that needs SQL Piccolo cannot express reads
+``<module>.forwards.sql`` and ``<module>.backwards.sql`` from its own folder
+(so linters can read the SQL, and the two halves sit side by side, like
+Django's ``RunSQL(sql, reverse_sql)``).
+
+Both run inside the migration's one transaction, and in mirror order:
+
+- forwards: Piccolo's operations (``create table`` ...), **then** the
+  forwards SQL;
+- backwards: the backwards SQL, **then** Piccolo reverses its operations.
+
+Piccolo itself runs raw steps *before* its operations in both directions,
+which would leave a table created by a migration unprotected until a later
+migration's transaction: :class:`MigrationManager` adds the "after" half.
+So a migration can create a table and make it private (row-level security,
+grants, policies, audit) before its transaction commits
+(``docs/migrations.md``, "Adding a table").
 """
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.apps.migrations.auto.migration_manager import (
+    MigrationManager as PiccoloMigrationManager,
+)
 from piccolo.engine.finder import engine_finder
 
 DIRECTIONS = ("forwards", "backwards")
+
+Step = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class MigrationManager(PiccoloMigrationManager):
+    """
+    Piccolo's migration manager plus steps that run after its operations, in
+    the same transaction (the migration's ``add_raw`` steps still run before
+    them).
+    """
+
+    raw_after: list[Step] = field(default_factory=list)
+
+    def add_raw_after(self, step: Step) -> None:
+        """
+        :param step:
+            Runs after the auto operations when migrating forwards.
+        """
+        self.raw_after.append(step)
+
+    async def run(self, backwards: bool = False) -> None:
+        engine = engine_finder()
+        if engine is None:
+            raise RuntimeError("No Piccolo engine configured")
+        # Piccolo's own run() joins this transaction (nested transactions
+        # are shared), so the steps below commit or roll back with it.
+        async with engine.transaction():
+            await super().run(backwards=backwards)
+            if backwards or self.preview:
+                return
+            for step in self.raw_after:
+                result = step()
+                if inspect.isawaitable(result):
+                    await result
 
 
 def sql_path(migration_file: str, direction: str) -> Path:
@@ -45,23 +97,30 @@ async def execute_in_migration(sql: str) -> None:
     await transaction.connection.execute(sql)
 
 
+def sql_step(sql: str) -> Step:
+    """A step that runs ``sql``; the text stays readable as ``step.sql``."""
+
+    async def run() -> None:
+        await execute_in_migration(sql)
+
+    # Kept on the step so `piccolo planner_app migrate --dry-run` can show
+    # the SQL without running it.
+    run.sql = sql  # type: ignore[attr-defined]
+    return run
+
+
 def add_sql_steps(manager: MigrationManager, migration_file: str) -> MigrationManager:
     """
-    Attach the migration's forwards and backwards SQL files to ``manager``.
+    Attach the migration's forwards SQL (after its operations) and backwards
+    SQL (before Piccolo reverses them) to ``manager``.
     """
-    forwards_sql = sql_path(migration_file, "forwards").read_text()
-    backwards_sql = sql_path(migration_file, "backwards").read_text()
-
-    async def run_forwards() -> None:
-        await execute_in_migration(forwards_sql)
-
-    async def run_backwards() -> None:
-        await execute_in_migration(backwards_sql)
-
-    # Kept on the steps so `piccolo planner_app migrate --dry_run` can show
-    # the SQL without running it.
-    run_forwards.sql = forwards_sql  # type: ignore[attr-defined]
-    run_backwards.sql = backwards_sql  # type: ignore[attr-defined]
-    manager.add_raw(run_forwards)
-    manager.add_raw_backwards(run_backwards)
+    if not isinstance(manager, MigrationManager):
+        raise TypeError(
+            "use planner_app.migration_sql.MigrationManager, whose forwards SQL "
+            "runs after the migration's operations"
+        )
+    manager.add_raw_after(sql_step(sql_path(migration_file, "forwards").read_text()))
+    manager.add_raw_backwards(
+        sql_step(sql_path(migration_file, "backwards").read_text())
+    )
     return manager

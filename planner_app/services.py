@@ -29,9 +29,7 @@ from datetime import datetime
 import asyncpg
 
 from planner_app.errors import NotFoundError, database_errors, week_locked
-
-LOCKED_WEEKS = range(7, 13)
-"""The weeks ``cycle.lock_enforced`` freezes."""
+from planner_app.rules import LOCKED_WEEKS
 
 
 @dataclass(frozen=True)

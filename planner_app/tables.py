@@ -1,12 +1,15 @@
 """
 The planner's tables, in domain order.
 
-Piccolo creates the tables, columns, single-column foreign keys, CHECKs and
-UNIQUE constraints declared here (migration ``0002``). What Piccolo cannot
-express lives in the raw SQL migrations beside it: the ``auth.users`` and
-same-owner foreign keys, derived columns, partial uniques, the non-overlap
-exclusion, ``updated_at``, the lock, the audit log and row-level security.
-``docs/schema.md`` explains each rule; constraint names start with the table.
+Piccolo creates the tables, columns, CHECKs and UNIQUE constraints declared
+here (migration ``planner_app_0003_tables``, which also protects each table
+in the same transaction). What Piccolo cannot express lives in the raw SQL
+of the migrations named by concern beside it: protection (row-level
+security, grants, maintained columns, audit), ownership (the ``auth.users``
+and same-owner foreign keys, derived columns, partial uniques, the
+non-overlap exclusion), the lock and the coach's messages. Limits and
+patterns come from :mod:`planner_app.rules`. ``docs/schema.md`` explains each
+rule; constraint names start with the table.
 """
 
 from __future__ import annotations
@@ -31,6 +34,14 @@ from piccolo.columns import (
 from piccolo.columns.defaults.timestamptz import TimestamptzNow
 from piccolo.constraints import Check, Unique
 from piccolo.table import Table
+
+from planner_app.rules import (
+    DATE_MAX,
+    DATE_MIN,
+    JSON_MAX_BYTES,
+    NOT_BLANK_PATTERN,
+    TEXT_MAX_CHARS,
+)
 
 
 class VisionStatus(str, Enum):
@@ -68,6 +79,26 @@ def _owner() -> UUID:
     return UUID(default=None, null=False, index=True)
 
 
+def _not_blank(column: str) -> Check:
+    """At least one character that is not white space or invisible."""
+    return Check(f"{column} ~ '{NOT_BLANK_PATTERN}'")
+
+
+def _max_chars(table: str, column: str) -> Check:
+    return Check(f"char_length({column}) <= {TEXT_MAX_CHARS[f'{table}.{column}']}")
+
+
+def _json_object(column: str) -> Check:
+    return Check(f"jsonb_typeof({column}) = 'object'")
+
+
+def _json_max_bytes(table: str, column: str) -> Check:
+    """Measured on the text form, as the front-end schemas measure it."""
+    return Check(
+        f"octet_length({column}::text) <= {JSON_MAX_BYTES[f'{table}.{column}']}"
+    )
+
+
 def _created_at() -> Timestamptz:
     return Timestamptz(default=TimestamptzNow(), null=False)
 
@@ -87,8 +118,10 @@ class Vision(Table, tablename="vision"):
     created_at = _created_at()
     updated_at = _updated_at()
 
-    vision_title_not_blank = Check(r"title ~ '\S'")
-    vision_statement_not_blank = Check(r"statement ~ '\S'")
+    vision_title_not_blank = _not_blank("title")
+    vision_title_max_size = _max_chars("vision", "title")
+    vision_statement_not_blank = _not_blank("statement")
+    vision_statement_max_size = _max_chars("vision", "statement")
     vision_status_valid = Check("status IN ('active', 'archived')")
 
 
@@ -111,6 +144,9 @@ class Cycle(Table, tablename="cycle"):
 
     cycle_status_valid = Check("status IN ('draft', 'active', 'completed', 'archived')")
     cycle_end_date_is_start_plus_83 = Check("end_date = start_date + 83")
+    cycle_start_date_in_range = Check(
+        f"start_date BETWEEN '{DATE_MIN.isoformat()}' AND '{DATE_MAX.isoformat()}'"
+    )
 
 
 class Goal(Table, tablename="goal"):
@@ -127,7 +163,9 @@ class Goal(Table, tablename="goal"):
 
     goal_one_per_type = Unique(["cycle_id", "goal_type"])
     goal_type_valid = Check("goal_type IN ('professional', 'personal')")
-    goal_title_not_blank = Check(r"title ~ '\S'")
+    goal_title_not_blank = _not_blank("title")
+    goal_title_max_size = _max_chars("goal", "title")
+    goal_description_max_size = _max_chars("goal", "description")
 
 
 class Task(Table, tablename="task"):
@@ -145,7 +183,9 @@ class Task(Table, tablename="task"):
     created_at = _created_at()
     updated_at = _updated_at()
 
-    task_title_not_blank = Check(r"title ~ '\S'")
+    task_title_not_blank = _not_blank("title")
+    task_title_max_size = _max_chars("task", "title")
+    task_description_max_size = _max_chars("task", "description")
     task_default_quota_at_least_1 = Check("default_quota >= 1")
 
 
@@ -164,6 +204,7 @@ class WeeklyPlan(Table, tablename="weekly_plan"):
 
     weekly_plan_one_per_week = Unique(["cycle_id", "week_no"])
     weekly_plan_week_no_1_to_12 = Check("week_no BETWEEN 1 AND 12")
+    weekly_plan_reflection_max_size = _max_chars("weekly_plan", "reflection")
 
 
 class PlanItem(Table, tablename="plan_item"):
@@ -186,6 +227,7 @@ class PlanItem(Table, tablename="plan_item"):
     plan_item_one_per_task_and_week = Unique(["weekly_plan_id", "task_id"])
     plan_item_quota_not_negative = Check("quota >= 0")
     plan_item_completed_count_not_negative = Check("completed_count >= 0")
+    plan_item_notes_max_size = _max_chars("plan_item", "notes")
 
 
 class ChatSession(Table, tablename="chat_session"):
@@ -201,7 +243,9 @@ class ChatSession(Table, tablename="chat_session"):
     created_at = _created_at()
     updated_at = _updated_at()
 
-    chat_session_context_is_object = Check("jsonb_typeof(context) = 'object'")
+    chat_session_title_max_size = _max_chars("chat_session", "title")
+    chat_session_context_is_object = _json_object("context")
+    chat_session_context_max_size = _json_max_bytes("chat_session", "context")
 
 
 class ChatMessage(Table, tablename="chat_message"):
@@ -219,7 +263,10 @@ class ChatMessage(Table, tablename="chat_message"):
     updated_at = _updated_at()
 
     chat_message_role_valid = Check("role IN ('user', 'assistant', 'system', 'tool')")
-    chat_message_metadata_is_object = Check("jsonb_typeof(metadata) = 'object'")
+    chat_message_content_not_blank = _not_blank("content")
+    chat_message_content_max_size = _max_chars("chat_message", "content")
+    chat_message_metadata_is_object = _json_object("metadata")
+    chat_message_metadata_max_size = _json_max_bytes("chat_message", "metadata")
 
 
 class AuditLog(Table, tablename="audit_log"):
@@ -230,8 +277,8 @@ class AuditLog(Table, tablename="audit_log"):
     table_name = Text(null=False)
     record_id = UUID(null=False, default=None)
     action = Varchar(length=6, choices=AuditAction, null=False, default=None)
-    # Indexed by (user_id, occurred_at desc, id desc) in the audit migration:
-    # a second index on user_id alone would only slow every audited write.
+    # Indexed by (user_id, occurred_at desc, id desc) in the tables
+    # migration's SQL: an index on user_id alone would only slow every write.
     user_id = UUID(null=False, default=None)
     actor_id = UUID(null=True, default=None)
     actor_role = Text(null=True, default=None)

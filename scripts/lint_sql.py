@@ -30,6 +30,7 @@ BACKWARDS_EXCLUDED_RULES = {
     "ban-drop-constraint": "rolling back drops the constraints forwards added",
     "ban-drop-function": "rolling back drops the functions forwards created",
     "ban-drop-not-null": "rolling back drops the NOT NULLs forwards set",
+    "ban-drop-schema": "rolling back drops the schema forwards created",
 }
 
 

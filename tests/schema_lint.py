@@ -91,44 +91,25 @@ async def tables_granted_to_anon(conn: asyncpg.Connection) -> list[str]:
 
 async def unindexed_foreign_keys(conn: asyncpg.Connection) -> list[str]:
     """
-    Every foreign key is served by an index: one whose leading columns are
-    exactly the key's columns (in any order), as Supabase's linter asks, or,
-    for a composite key whose first column points at the parent's primary
-    key, one that leads with that column. The same-owner keys
-    ``(session_id, user_id) -> chat_session (id, user_id)`` are of that kind:
-    the parent's id alone finds the rows, so a second, wider index would
-    only slow writes down.
+    Supabase's ``unindexed_foreign_keys`` rule, exactly: a foreign key is
+    covered only by a valid index whose leading columns are the key's
+    columns in the key's declared order. ``(parent_id, user_id)`` is not
+    covered by an index on ``(user_id, parent_id)`` nor by one on
+    ``parent_id`` alone.
     """
     rows = await conn.fetch(
         """
-        with fk as (
-          select c.conrelid, c.conname, c.conkey, c.confrelid, c.confkey
-            from pg_catalog.pg_constraint c
-           where c.contype = 'f' and c.connamespace = 'public'::regnamespace
-        ), idx as (
-          select i.indrelid,
-                 string_to_array(i.indkey::text, ' ')::int2[] as cols
-            from pg_catalog.pg_index i
-        )
-        select fk.conrelid::regclass::text as tablename, fk.conname
-          from fk
-         where not exists (
-             select 1 from idx
-              where idx.indrelid = fk.conrelid
-                and idx.cols[1:cardinality(fk.conkey)] @> fk.conkey
-                and idx.cols[1:cardinality(fk.conkey)] <@ fk.conkey
-           )
-           and not (
-             exists (
-               select 1 from pg_catalog.pg_index pk
-                where pk.indrelid = fk.confrelid and pk.indisprimary
-                  and string_to_array(pk.indkey::text, ' ')::int2[]
-                      = array[fk.confkey[1]]
-             )
-             and exists (
-               select 1 from idx
-                where idx.indrelid = fk.conrelid and idx.cols[1] = fk.conkey[1]
-             )
+        select c.conrelid::regclass::text as tablename, c.conname
+          from pg_catalog.pg_constraint c
+         where c.contype = 'f'
+           and c.connamespace = 'public'::regnamespace
+           and not exists (
+             select 1
+               from pg_catalog.pg_index i
+              where i.indrelid = c.conrelid
+                and i.indisvalid
+                and (string_to_array(i.indkey::text, ' ')::int2[])
+                      [1:cardinality(c.conkey)] = c.conkey
            )
          order by 1, 2
         """

@@ -216,3 +216,16 @@ async def build_owner(
 
 def later(days: int, start: date = date(2026, 9, 7)) -> date:
     return start + timedelta(days=days)
+
+
+# A one-column change an end user may make to a row of each domain table.
+ONE_COLUMN_CHANGE: dict[str, str] = {
+    "vision": "title = title || ' (revised)'",
+    "cycle": "status = 'completed'",
+    "goal": "description = 'Revised'",
+    "task": "default_quota = default_quota + 1",
+    "weekly_plan": "reflection = 'A good week'",
+    "plan_item": "completed_count = completed_count + 1",
+    "chat_session": "title = 'Renamed'",
+    "chat_message": "content = content || '!'",
+}

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from tests.roles import API_ROLES, acting_as, rejected_as
-from tests.support import DOMAIN_TABLES, Owner, build_owner, snapshot
+from tests.support import DOMAIN_TABLES, ONE_COLUMN_CHANGE, Owner, build_owner, snapshot
 
 APPEND_ONLY = "23001"
 
@@ -95,20 +95,22 @@ def assert_shape(
 
 
 @pytest.mark.parametrize("table", DOMAIN_TABLES)
-async def test_update_writes_one_audit_row_with_before_and_after(
+async def test_update_writes_one_audit_row_with_the_changed_columns(
     db: asyncpg.Connection, owner: Owner, table: str
 ) -> None:
     record_id = row_id(owner, table)
     async with acting_as(db, "authenticated", owner.user_id) as conn:
         before = await as_json(conn, table, record_id)
         await conn.execute(
-            f"update {table} set created_at = created_at - interval '1 hour' "
-            "where id = $1",
-            record_id,
+            f"update {table} set {ONE_COLUMN_CHANGE[table]} where id = $1", record_id
         )
         after = await as_json(conn, table, record_id)
         rows = await audit_rows(conn)
-    assert before != after
+    changed = {
+        key for key in before if before[key] != after[key] and key != "updated_at"
+    }
+    assert len(changed) == 1
+    assert before["updated_at"] != after["updated_at"]
     assert len(rows) == 1
     assert_shape(
         rows[0],
@@ -118,8 +120,8 @@ async def test_update_writes_one_audit_row_with_before_and_after(
         user_id=owner.user_id,
         actor_id=owner.user_id,
         actor_role="authenticated",
-        before=before,
-        after=after,
+        before={key: before[key] for key in changed},
+        after={key: after[key] for key in changed},
     )
 
 
@@ -158,7 +160,7 @@ async def test_insert_writes_one_audit_row_with_after_only(
         )
         message_id = await conn.fetchval(
             "insert into chat_message (user_id, session_id, role, content) "
-            "values ($1, $2, 'assistant', 'Hi') returning id",
+            "values ($1, $2, 'user', 'Hi') returning id",
             owner.user_id,
             session_id,
         )

@@ -97,5 +97,5 @@ async def test_without_database_url_the_cli_starts_and_stops_the_embedded_server
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    assert "2026-11-24T16:30:00:000000" in result.stdout
+    assert "2026-11-26T00:00:01:000000" in result.stdout
     assert "False" not in result.stdout

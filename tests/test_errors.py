@@ -77,7 +77,7 @@ async def test_locked_week_becomes_week_locked_error_with_cycle_and_week(
         db,
         "update plan_item set quota = 7 where id = $1",
         owner.plan_item(9),
-        sqlstate="PL712",
+        sqlstate="PT423",
     )
     assert isinstance(error, WeekLockedError)
     assert (error.cycle_id, error.week_no, error.operation) == (
@@ -85,7 +85,7 @@ async def test_locked_week_becomes_week_locked_error_with_cycle_and_week(
         9,
         "change_quota",
     )
-    assert error.sqlstate == "PL712"
+    assert error.sqlstate == "PT423"
     assert error.hint == WEEK_LOCKED_HINT
     assert error.table == "plan_item"
 
@@ -101,7 +101,7 @@ async def test_the_application_raises_the_same_lock_error_as_the_database(
     db: asyncpg.Connection, operation: str, sql: str
 ) -> None:
     owner = await build_owner(db, lock_enforced=True)
-    from_db = await rejected_as(db, sql, owner.plan_item(11), sqlstate="PL712")
+    from_db = await rejected_as(db, sql, owner.plan_item(11), sqlstate="PT423")
     own = week_locked(owner.cycle_id, 11, operation)
     assert type(own) is type(from_db)
     assert str(own) == str(from_db)
@@ -154,7 +154,7 @@ async def test_negative_quota_becomes_validation_error(db: asyncpg.Connection) -
     assert "quota is at least 0" in str(error)
 
 
-async def test_another_users_cycle_becomes_ownership_error(
+async def test_another_users_cycle_becomes_not_found_error(
     db: asyncpg.Connection,
 ) -> None:
     mine = await build_owner(db)
@@ -169,7 +169,8 @@ async def test_another_users_cycle_becomes_ownership_error(
         theirs.cycle_id,
         sqlstate="23503",
     )
-    assert isinstance(error, OwnershipError)
+    # Another user's cycle is reported exactly like a missing one.
+    assert isinstance(error, NotFoundError)
     assert error.constraint == "goal_cycle_same_owner_fkey"
 
 

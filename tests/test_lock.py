@@ -22,7 +22,7 @@ from planner_app.errors import WEEK_LOCKED_HINT, WeekLockedError
 from tests.roles import attempt_as, rolled_back
 from tests.support import Owner, assert_rejected, build_owner, run_cli, snapshot
 
-LOCKED = "PL712"
+LOCKED = "PT423"
 LOCKED_WEEKS = list(range(7, 13))
 OPEN_WEEKS = list(range(1, 7))
 
@@ -675,15 +675,17 @@ async def test_concurrent_lock_and_quota_raise_never_leave_a_raised_quota_locked
 
 # --- the migration ----------------------------------------------------------
 
-LOCK_MIGRATION = "2026-11-24T17:00:00:000000"
+LOCK_MIGRATION = "2026-11-26T00:00:05:000000"
 LOCK_OBJECTS = """
 select (select count(*) from pg_proc
-         where proname in ('planner_assert_week_open', 'planner_plan_item_lock',
-                           'planner_weekly_plan_lock', 'planner_cycle_lock_switch'))
+         where pronamespace = 'planner_private'::regnamespace
+           and proname in ('assert_week_open', 'plan_item_lock', 'weekly_plan_lock',
+                           'cycle_lock_switch', 'week_lockable', 'may_lift_lock'))
      + (select count(*) from pg_trigger
          where tgname in ('plan_item_lock_insert_delete', 'plan_item_lock_update',
                           'weekly_plan_lock_delete', 'weekly_plan_lock_update',
-                          'cycle_lock_switch_insert', 'cycle_lock_switch_update'))
+                          'cycle_lock_switch_insert', 'cycle_lock_switch_update',
+                          'cycle_lock_switch_delete'))
 """
 
 
@@ -694,7 +696,7 @@ async def test_lock_migration_rolls_back_completely(
     assert run_cli("migrations", "forwards", "all", database_url=url).returncode == 0
     conn = await asyncpg.connect(url)
     try:
-        assert await conn.fetchval(LOCK_OBJECTS) == 10
+        assert await conn.fetchval(LOCK_OBJECTS) == 13
         result = run_cli(
             "migrations",
             "backwards",
@@ -708,7 +710,7 @@ async def test_lock_migration_rolls_back_completely(
         assert (
             run_cli("migrations", "forwards", "all", database_url=url).returncode == 0
         )
-        assert await conn.fetchval(LOCK_OBJECTS) == 10
+        assert await conn.fetchval(LOCK_OBJECTS) == 13
     finally:
         await conn.close()
 
@@ -725,5 +727,5 @@ async def test_the_fixture_cycle_past_week_6_rejects_a_quota_change(db, fixture_
         db,
         "update plan_item set quota = quota + 1 where id = $1",
         item,
-        sqlstate="PL712",
+        sqlstate="PT423",
     )

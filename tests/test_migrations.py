@@ -95,11 +95,14 @@ async def test_failed_migration_leaves_nothing_half_applied(fresh_database):
         assert 'relation "goal" already exists' in result.stderr + result.stdout
 
         # The failing migration created none of its other tables and is not
-        # recorded; the migration before it is complete and recorded.
+        # recorded; the migrations before it are complete and recorded.
         for table in ("vision", "cycle", "task", "audit_log"):
             assert await conn.fetchval("select to_regclass($1)", table) is None
         applied = await applied_migrations(conn)
-        assert applied == ["2026-11-24T16:30:00:000000"]
+        assert applied == ["2026-11-26T00:00:01:000000", "2026-11-26T00:00:02:000000"]
+        assert await conn.fetchval(
+            "select to_regprocedure('planner_private.protect(regclass)')"
+        )
         assert await conn.fetchval("select to_regclass('auth.users')") is not None
 
         await conn.execute("drop table goal")

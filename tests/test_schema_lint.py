@@ -92,3 +92,45 @@ async def test_piccolo_migration_table_is_hidden_from_the_api(
         assert not await db.fetchval(
             "select has_table_privilege($1, 'public.migration', 'select')", role
         )
+
+
+@pytest.mark.parametrize(
+    "replacement",
+    [
+        "create index lint_probe on public.goal (user_id, cycle_id)",
+        "create index lint_probe on public.goal (cycle_id)",
+    ],
+    ids=["columns in another order", "first column only"],
+)
+async def test_a_foreign_key_is_covered_only_by_its_columns_in_its_order(
+    db: asyncpg.Connection, replacement: str
+) -> None:
+    transaction = db.transaction()
+    await transaction.start()
+    try:
+        await db.execute("drop index public.goal_cycle_id_user_id_idx")
+        await db.execute(replacement)
+        problems = await schema_lint.unindexed_foreign_keys(db)
+    finally:
+        await transaction.rollback()
+    assert problems == [
+        "foreign key goal_cycle_same_owner_fkey on goal has no index"
+    ], problems
+
+
+async def test_no_sequence_is_usable_by_the_api_roles(db: asyncpg.Connection) -> None:
+    usable = await db.fetch(
+        "select c.oid::regclass::text as seq, r.rolname "
+        "from pg_catalog.pg_class c cross join pg_catalog.pg_roles r "
+        "where c.relkind = 'S' and c.relnamespace = 'public'::regnamespace "
+        "and r.rolname in ('anon', 'authenticated', 'service_role') "
+        "and (has_sequence_privilege(r.rolname, c.oid, 'usage') "
+        "or has_sequence_privilege(r.rolname, c.oid, 'select') "
+        "or has_sequence_privilege(r.rolname, c.oid, 'update'))"
+    )
+    sequences = await db.fetchval(
+        "select count(*) from pg_catalog.pg_class "
+        "where relkind = 'S' and relnamespace = 'public'::regnamespace"
+    )
+    assert sequences >= 2  # migration_id_seq and audit_log_id_seq at least
+    assert [dict(r) for r in usable] == []

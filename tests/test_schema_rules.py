@@ -11,7 +11,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from tests.support import DOMAIN_TABLES, assert_rejected, build_owner, create_user
+from tests.support import (
+    DOMAIN_TABLES,
+    ONE_COLUMN_CHANGE,
+    assert_rejected,
+    build_owner,
+    create_user,
+)
 
 START = date(2026, 9, 7)
 
@@ -46,35 +52,52 @@ async def test_primary_key_is_a_uuid_generated_in_the_database(db, table):
 
 @pytest.mark.parametrize("table", OWNED_TABLES)
 async def test_every_row_needs_an_owner(db, table):
-    owner = await build_owner(db)
+    assert await db.fetchval(
+        "select attnotnull and not atthasdef from pg_attribute "
+        "where attrelid = $1::regclass and attname = 'user_id'",
+        table,
+    )
     await assert_rejected(
         db,
-        f"update {table} set user_id = null where user_id = $1",
-        owner.user_id,
+        "insert into vision (user_id, title, statement) values (null, 't', 's')",
         sqlstate="23502",
     )
 
 
 @pytest.mark.parametrize("table", OWNED_TABLES)
 async def test_owner_must_be_an_auth_user(db, table):
-    owner = await build_owner(db)
+    assert await db.fetchval(
+        "select pg_get_constraintdef(oid) from pg_constraint "
+        "where conname = $1 and conrelid = $2::regclass",
+        f"{table}_user_id_fkey",
+        table,
+    ) == ("FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE")
     await assert_rejected(
         db,
-        # Moving a vision or a leaf row to an unknown user fails on the
-        # auth.users key (or first on a same-owner key for child rows).
-        f"update {table} set user_id = $2 where user_id = $1",
-        owner.user_id,
+        "insert into vision (user_id, title, statement) values ($1, 't', 's')",
         uuid.uuid4(),
         sqlstate="23503",
+        constraint="vision_user_id_fkey",
     )
-    if table == "vision":
-        await assert_rejected(
-            db,
-            "insert into vision (user_id, title, statement) values ($1, 't', 's')",
-            uuid.uuid4(),
-            sqlstate="23503",
-            constraint="vision_user_id_fkey",
-        )
+
+
+@pytest.mark.parametrize("table", OWNED_TABLES)
+@pytest.mark.parametrize("column", ["id", "user_id"])
+async def test_id_and_owner_never_change(db, table, column):
+    owner = await build_owner(db)
+    other = await build_owner(db)
+    row_id = await db.fetchval(
+        f"select id from {table} where user_id = $1 limit 1", owner.user_id
+    )
+    new_value = other.user_id if column == "user_id" else uuid.uuid4()
+    await assert_rejected(
+        db,
+        f"update {table} set {column} = $2 where id = $1",
+        row_id,
+        new_value,
+        sqlstate="23514",
+        constraint=f"{table}_{column}_never_changes",
+    )
 
 
 async def test_deleting_a_user_removes_everything_they_own(db):
@@ -104,23 +127,42 @@ async def test_created_at_and_updated_at_are_maintained_by_the_database(db, tabl
     )
     assert created is not None and updated is not None
 
-    # A no-op update leaves updated_at alone; a real change moves it.
-    await db.execute(f"update {table} set user_id = user_id where id = $1", row_id)
-    assert (
-        await db.fetchval(f"select updated_at from {table} where id = $1", row_id)
-        == updated
+    # Client values for the timestamps are ignored: alone, they change nothing.
+    await db.execute(
+        f"update {table} set created_at = '1999-01-01', updated_at = 'infinity' "
+        "where id = $1",
+        row_id,
     )
+    assert await db.fetchrow(
+        f"select created_at, updated_at from {table} where id = $1", row_id
+    ) == (created, updated)
+
+    # A real change moves updated_at to the time of the change, whatever the
+    # writer says; created_at stays.
     async with db.transaction():
-        # A writer cannot back-date updated_at either.
         await db.execute(
-            f"update {table} set created_at = created_at - interval '1 day', "
-            f"updated_at = '2000-01-01' where id = $1",
+            f"update {table} set {ONE_COLUMN_CHANGE[table]}, "
+            "created_at = '1999-01-01', updated_at = '2000-01-01' where id = $1",
             row_id,
         )
-        moved = await db.fetchval(
-            f"select updated_at from {table} where id = $1", row_id
+        now = await db.fetchval("select now()")
+        row = await db.fetchrow(
+            f"select created_at, updated_at from {table} where id = $1", row_id
         )
-    assert moved > updated
+    assert row == (created, now)
+    assert now > updated
+
+
+async def test_inserted_timestamps_are_the_insert_time(db):
+    owner = await build_owner(db)
+    async with db.transaction():
+        row = await db.fetchrow(
+            "insert into chat_session (user_id, created_at, updated_at) "
+            "values ($1, '1999-01-01', 'infinity') returning created_at, updated_at, "
+            "now() as now",
+            owner.user_id,
+        )
+    assert row["created_at"] == row["updated_at"] == row["now"]
 
 
 # ---------------------------------------------------------------------------
@@ -173,7 +215,7 @@ async def test_deleting_a_chat_session_removes_its_messages(db):
         (
             "insert into goal (user_id, cycle_id, goal_type, title) "
             "values ($1, $2, 'professional', 'x')",
-            "goal_cycle_id_fkey",
+            "goal_cycle_same_owner_fkey",
         ),
         (
             "insert into weekly_plan (user_id, cycle_id, week_no) values ($1, $2, 1)",
@@ -182,7 +224,7 @@ async def test_deleting_a_chat_session_removes_its_messages(db):
         (
             "insert into chat_message (user_id, session_id, role, content) "
             "values ($1, $2, 'user', 'x')",
-            "chat_message_session_id_fkey",
+            "chat_message_session_same_owner_fkey",
         ),
         (
             "insert into task (user_id, goal_id, title) values ($1, $2, 'x')",

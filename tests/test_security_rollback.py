@@ -1,7 +1,7 @@
 """
-Rolling back the audit log and row-level security migrations leaves none of
-their objects behind and restores what was there before (the bigserial
-``audit_log.id``); migrating forwards again gives the same schema.
+Rolling back the tables migration (which protects each table in its own
+transaction) and the protection helper leaves none of their objects behind;
+migrating forwards again gives the same security state.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import asyncpg
 
 from tests.support import PLANNER_TABLES, run_cli
 
-AUDIT_MIGRATION = "2026-11-24T17:10:00:000000"
+PROTECTION_MIGRATION = "2026-11-26T00:00:02:000000"
+TABLES_MIGRATION = "2026-11-26T00:00:03:000000"
 
 SECURITY_STATE = """
 select 'rls' as kind, relname as name, relrowsecurity::text as detail
@@ -28,7 +29,9 @@ select 'trigger', tgrelid::regclass::text || '.' || tgname, tgenabled::text
  where not tgisinternal and tgrelid::regclass::text = any($1::text[])
 union all
 select 'function', p.oid::regprocedure::text, coalesce(p.proacl::text, '')
-  from pg_catalog.pg_proc p where p.pronamespace = 'public'::regnamespace
+  from pg_catalog.pg_proc p
+ where p.pronamespace in (select oid from pg_catalog.pg_namespace
+                           where nspname in ('public', 'planner_private'))
    and not exists (select 1 from pg_catalog.pg_depend d
                     where d.objid = p.oid and d.deptype = 'e')
 union all
@@ -57,7 +60,7 @@ def migrate(url: str, *args: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-async def test_rolling_back_audit_and_rls_leaves_nothing_of_theirs(
+async def test_rolling_back_the_tables_and_their_protection_leaves_nothing_of_theirs(
     fresh_database: Callable[[], Awaitable[str]],
 ) -> None:
     url = await fresh_database()
@@ -65,25 +68,24 @@ async def test_rolling_back_audit_and_rls_leaves_nothing_of_theirs(
     try:
         migrate(url, "forwards", "all")
         migrated = await security_state(conn)
+        assert {kind for kind, _, _ in migrated} >= {"policy", "grant", "trigger"}
 
-        migrate(url, "backwards", "planner_app", AUDIT_MIGRATION, "--auto_agree")
+        migrate(url, "backwards", "planner_app", TABLES_MIGRATION, "--auto_agree")
         rolled_back = await security_state(conn)
-        kinds = {kind for kind, _, _ in rolled_back}
-        assert "policy" not in kinds and "grant" not in kinds
-        assert all(
-            detail == "false" for kind, _, detail in rolled_back if kind == "rls"
+        names = {name for _, name, _ in rolled_back}
+        assert not any(table in name for name in names for table in PLANNER_TABLES)
+        functions = {name for kind, name, _ in rolled_back if kind == "function"}
+        assert functions == {
+            "planner_private.audit()",
+            "planner_private.maintain_row()",
+            "planner_private.protect(regclass)",
+        }
+
+        migrate(url, "backwards", "planner_app", PROTECTION_MIGRATION, "--auto_agree")
+        assert not await conn.fetchval(
+            "select exists (select 1 from pg_namespace "
+            "where nspname = 'planner_private')"
         )
-        triggers = [name for kind, name, _ in rolled_back if kind == "trigger"]
-        assert not [name for name in triggers if "audit" in name], triggers
-        functions = [name for kind, name, _ in rolled_back if kind == "function"]
-        assert not [name for name in functions if "audit" in name], functions
-        indexes = {name for kind, name, _ in rolled_back if kind == "index"}
-        assert indexes == {"audit_log_pkey", "audit_log_user_id"}
-        assert (
-            "audit_log.id",
-            "id",
-            "nextval('audit_log_id_seq'::regclass) NO",
-        ) in rolled_back
 
         migrate(url, "forwards", "all")
         assert await security_state(conn) == migrated

@@ -1,8 +1,6 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from planner_app.migration_sql import MigrationManager, add_sql_steps
 
-from planner_app.migration_sql import add_sql_steps
-
-ID = "2026-11-24T16:40:00:000000"
+ID = "2026-11-26T00:00:04:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "Ownership and integrity: owner keys, same-owner references, derived columns, uniques, non-overlap"
 

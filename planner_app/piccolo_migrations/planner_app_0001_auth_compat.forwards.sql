@@ -1,4 +1,4 @@
--- Supabase auth compatibility.
+-- Supabase auth compatibility, and Piccolo's bookkeeping out of the API's reach.
 --
 -- On Supabase the roles anon / authenticated / service_role, the schema auth,
 -- auth.uid() / auth.role() / auth.jwt() and auth.users already exist and are
@@ -10,22 +10,24 @@
 
 do $compat$
 begin
-  -- Roles: created concurrently by another database's migration is fine.
+  -- Roles (as Supabase creates them: NOLOGIN, INHERIT; service_role bypasses
+  -- row-level security). Created concurrently by another database's
+  -- migration is fine.
   begin
     if not exists (select 1 from pg_catalog.pg_roles where rolname = 'anon') then
-      create role anon nologin noinherit;
+      create role anon nologin;
     end if;
   exception when duplicate_object or unique_violation then null;
   end;
   begin
     if not exists (select 1 from pg_catalog.pg_roles where rolname = 'authenticated') then
-      create role authenticated nologin noinherit;
+      create role authenticated nologin;
     end if;
   exception when duplicate_object or unique_violation then null;
   end;
   begin
     if not exists (select 1 from pg_catalog.pg_roles where rolname = 'service_role') then
-      create role service_role nologin noinherit bypassrls;
+      create role service_role nologin bypassrls;
     end if;
   exception when duplicate_object or unique_violation then null;
   end;
@@ -108,3 +110,21 @@ begin
   end if;
 end
 $compat$;
+
+-- Piccolo's bookkeeping table sits in public, where PostgREST would expose it
+-- (and Supabase's default privileges hand it to the API roles): no API role
+-- may read or write it or use its sequence. Row-level security with no
+-- policy hides it even from a role granted access later. The migration role
+-- owns it and is not affected. Rolling back leaves it private.
+do $bookkeeping$
+begin
+  if to_regclass('public.migration') is not null then
+    alter table public.migration enable row level security;
+    revoke all on table public.migration from public, anon, authenticated, service_role;
+  end if;
+  if to_regclass('public.migration_id_seq') is not null then
+    revoke all on sequence public.migration_id_seq
+      from public, anon, authenticated, service_role;
+  end if;
+end
+$bookkeeping$;

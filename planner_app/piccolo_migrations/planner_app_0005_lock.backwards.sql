@@ -1,0 +1,13 @@
+drop trigger cycle_lock_switch_delete on public.cycle;
+drop trigger cycle_lock_switch_update on public.cycle;
+drop trigger cycle_lock_switch_insert on public.cycle;
+drop trigger weekly_plan_lock_update on public.weekly_plan;
+drop trigger weekly_plan_lock_delete on public.weekly_plan;
+drop trigger plan_item_lock_update on public.plan_item;
+drop trigger plan_item_lock_insert_delete on public.plan_item;
+drop function planner_private.cycle_lock_switch();
+drop function planner_private.weekly_plan_lock();
+drop function planner_private.plan_item_lock();
+drop function planner_private.assert_week_open(uuid, integer, uuid, text, text, text, boolean);
+drop function planner_private.may_lift_lock();
+drop function planner_private.week_lockable(integer);
