@@ -13,7 +13,8 @@ One module per job:
   :mod:`~planner_app.schema_export.zod` (Zod 4 schemas and their types),
   :mod:`~planner_app.schema_export.json_schema` (JSON Schema 2020-12, made
   from the Zod schemas by ``z.toJSONSchema()``),
-  and :mod:`~planner_app.schema_export.erd` (the Mermaid
+  :mod:`~planner_app.schema_export.database_types` (supabase-js's
+  ``Database`` type) and :mod:`~planner_app.schema_export.erd` (the Mermaid
   ER diagram of ``docs/erd.md``).
 
 Every table gets three shapes, like Supabase's generated types: ``Row`` (what
@@ -27,6 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from planner_app.schema_export.catalog import read_catalog
+from planner_app.schema_export.database_types import render_database_types
 from planner_app.schema_export.erd import render_erd
 from planner_app.schema_export.json_schema import render_json_schema
 from planner_app.schema_export.model import TableSchema, build_tables, enums
@@ -37,6 +39,7 @@ from planner_app.tables import TABLES
 ARTIFACTS = (
     "schema/planner.zod.ts",
     "schema/planner.schema.json",
+    "schema/database.types.ts",
     "docs/erd.md",
 )
 
@@ -58,6 +61,7 @@ def render_artifacts(tables: list[TableSchema]) -> dict[str, str]:
     texts = (
         zod,
         render_json_schema(zod, schema_names(tables)),
+        render_database_types(tables),
         render_erd(tables),
     )
     return dict(zip(ARTIFACTS, texts, strict=True))
