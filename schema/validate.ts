@@ -12,7 +12,13 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 
 import * as planner from "./planner.zod.js";
-import { type GoalRow, type GoalType, tables, type TableName } from "./planner.zod.js";
+import {
+  type GoalRow,
+  type GoalType,
+  jsonbTextBytes,
+  tables,
+  type TableName,
+} from "./planner.zod.js";
 
 // The types are real types, not `any`: these lines must not compile.
 // @ts-expect-error: "family" is not a goal type.
@@ -27,7 +33,15 @@ type Definition = keyof typeof planner;
 const failures: string[] = [];
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });
-addFormats.default(ajv);
+addFormats.default(ajv); // formats, and formatMinimum / formatMaximum
+// The JSON Schema's keyword for the size of a JSON object, measured as the
+// database measures it (the generated jsonbTextBytes).
+ajv.addKeyword({
+  keyword: "x-jsonb-max-bytes",
+  type: "object",
+  schemaType: "number",
+  validate: (max: number, data: unknown) => jsonbTextBytes(data) <= max,
+});
 ajv.addSchema(
   JSON.parse(readFileSync(new URL("../planner.schema.json", import.meta.url), "utf8")),
   "planner",
@@ -114,6 +128,36 @@ function rejectBadObjects(exported: Record<string, Json[]>): void {
   expectRejected("an unknown column", "VisionRow", { ...vision, colour: "red" });
   const { status: _status, ...withoutStatus } = vision;
   expectRejected("a missing column", "VisionRow", withoutStatus);
+
+  // What the database stores, the Row schemas accept: any UUID (not only
+  // RFC 9562 versions), text as long as its limit in code points.
+  const anyUuid = "11111111-1111-1111-1111-111111111111";
+  expectAccepted("a UUID of no RFC version", "VisionRow", { ...vision, id: anyUuid });
+  expectAccepted("200 emoji as a title", "VisionRow", { ...vision, title: "😀".repeat(200) });
+  expectRejected("a title of 201 characters", "VisionRow", {
+    ...vision,
+    title: "a".repeat(201),
+  });
+  for (const blank of ["\u00a0", "\u200b", "\ufeff", "\u200f", "\u202e", " \u3000\u2060"]) {
+    expectRejected(`a title of ${JSON.stringify(blank)}`, "VisionRow", { ...vision, title: blank });
+  }
+  expectRejected("a start date before the range", "CycleInsert", {
+    user_id: vision.user_id,
+    start_date: "1999-12-31",
+  });
+  expectRejected("a start date after the range", "CycleInsert", {
+    user_id: vision.user_id,
+    start_date: "2200-01-01",
+  });
+  expectAccepted("a start date in the range", "CycleInsert", {
+    user_id: vision.user_id,
+    start_date: "2199-12-31",
+  });
+  expectRejected("a context over its size", "ChatSessionRow", {
+    ...session,
+    context: { notes: "x".repeat(16_384) },
+  });
+  expectRejected("a timestamp of infinity", "VisionRow", { ...vision, updated_at: "infinity" });
 
   const newGoal = { user_id: goal.user_id, cycle_id: goal.cycle_id, title: "Run" };
   expectRejected("a goal without its type", "GoalInsert", newGoal);

@@ -17,9 +17,11 @@ from planner_app.schema_export import export_schema as export
 @cli_options
 async def export_schema(check: bool = False, out: str = "") -> None:
     """
-    Generate schema/planner.zod.ts, schema/planner.schema.json and
-    docs/erd.md from planner_app/tables.py and the migrated database
-    (DATABASE_URL, or the embedded PostgreSQL).
+    Generate schema/planner.zod.ts, schema/planner.schema.json,
+    schema/database.types.ts and docs/erd.md from planner_app/tables.py,
+    planner_app/rules.py and the migrated database (DATABASE_URL, or the
+    embedded PostgreSQL). Needs Node.js and `npm ci --prefix schema` (Zod
+    writes the JSON Schema).
 
     :param check:
         Write nothing; fail naming every artifact that differs from what
@@ -32,10 +34,10 @@ async def export_schema(check: bool = False, out: str = "") -> None:
     try:
         changed = await export(resolve_database_url(), out_dir, check=check)
     except (SchemaExportError, DatabaseConfigError) as error:
-        sys.exit(f"export_schema: {error}")
+        sys.exit(f"error: {error}")
     if check and changed:
         sys.exit(
-            f"export_schema: stale: {', '.join(changed)} -- run "
+            f"error: stale: {', '.join(changed)} -- run "
             "`piccolo planner_app export_schema` and commit the result"
         )
     if check:

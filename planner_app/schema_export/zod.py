@@ -1,0 +1,253 @@
+"""
+Writing ``schema/planner.zod.ts``: Zod 4 schemas and their TypeScript types,
+``Row`` / ``Insert`` / ``Update`` per table (``Row`` only for a read-only
+table). The JSON Schema is produced from this file by Zod itself
+(:mod:`planner_app.schema_export.json_schema`), so whatever is said here is
+said there too.
+
+The rules' front-end form:
+
+- not blank: :data:`planner_app.rules.NOT_BLANK_PATTERN` as a JavaScript
+  ``u`` regular expression (:func:`javascript_pattern`);
+- text lengths in Unicode code points, as PostgreSQL's ``char_length``
+  counts them (Zod's own ``.max()`` counts UTF-16 units), declared to the
+  JSON Schema as ``maxLength`` (code points there too);
+- JSON objects measured by ``jsonbTextBytes``, the size of PostgreSQL's
+  ``jsonb::text``, declared to the JSON Schema as ``x-jsonb-max-bytes``;
+- the date range as ``formatMinimum`` / ``formatMaximum`` (ajv-formats);
+- ids as ``z.guid()``: any UUID PostgreSQL stores, whatever its version.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from planner_app import rules
+from planner_app.schema_export.model import Column, TableSchema, enums
+from planner_app.schema_export.shared import (
+    DERIVED,
+    GENERATED_BY,
+    SchemaExportError,
+    wrap,
+)
+
+
+def javascript_pattern(pattern: str) -> str:
+    """
+    A PostgreSQL regular expression of the rules (``\\uXXXX`` and
+    ``\\UXXXXXXXX`` escapes) as the source of a JavaScript ``u`` regular
+    expression, where a code point above U+FFFF is written ``\\u{XXXXX}``.
+    """
+    return re.sub(
+        r"\\U([0-9a-fA-F]{8})",
+        lambda match: f"\\u{{{int(match[1], 16):x}}}",
+        pattern,
+    )
+
+
+# The helpers every generated file starts with: the rules' front-end form.
+PRELUDE = """\
+/**
+ * Not blank: holds a character outside Unicode White_Space and
+ * Default_Ignorable_Code_Point (`NOT_BLANK_PATTERN` of planner_app/rules.py,
+ * the pattern of the database's not-blank CHECKs).
+ */
+export const NOT_BLANK = /%(not_blank)s/u;
+
+/** Bytes of `text` in UTF-8. */
+function utf8Bytes(text: string): number {
+  let bytes = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0) ?? 0;
+    bytes += code < 0x80 ? 1 : code < 0x800 ? 2 : code < 0x10000 ? 3 : 4;
+  }
+  return bytes;
+}
+
+/** A number as PostgreSQL's numeric prints it: never with an exponent. */
+function numericText(value: number): string {
+  const written = String(value);
+  const match = /^(-?)(\\d+)(?:\\.(\\d+))?e([+-]\\d+)$/.exec(written);
+  if (!match) return written;
+  const [, sign = "", whole = "", fraction = "", exponent = "0"] = match;
+  const digits = whole + fraction;
+  const point = whole.length + Number(exponent);
+  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
+  if (point >= digits.length) return sign + digits + "0".repeat(point - digits.length);
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+function jsonbText(value: unknown): number {
+  if (value === null) return 4;
+  if (typeof value === "boolean") return value ? 4 : 5;
+  if (typeof value === "number") return numericText(value).length;
+  if (typeof value === "string") return utf8Bytes(JSON.stringify(value));
+  const items: [string | null, unknown][] = Array.isArray(value)
+    ? value.map((item) => [null, item])
+    : Object.entries(value as Record<string, unknown>);
+  let bytes = 2 + 2 * Math.max(0, items.length - 1);
+  for (const [key, item] of items) {
+    if (key !== null) bytes += utf8Bytes(JSON.stringify(key)) + 2;
+    bytes += jsonbText(item);
+  }
+  return bytes;
+}
+
+/**
+ * The size of a JSON value as the database measures it: the UTF-8 bytes of
+ * PostgreSQL's `jsonb::text`, which puts ", " and ": " between items and
+ * writes numbers out in full. `value` is taken as `JSON.stringify` sends it.
+ */
+export function jsonbTextBytes(value: unknown): number {
+  return jsonbText(JSON.parse(JSON.stringify(value) ?? "null"));
+}
+
+/** Text of at most `max` characters, counted as PostgreSQL counts them. */
+const text = (max: number) =>
+  z
+    .string()
+    .refine((value) => [...value].length <= max, `must be at most ${max} characters`)
+    .meta({ maxLength: max });
+
+/** Text that is not blank (`NOT_BLANK`). */
+const notBlank = (max: number) => text(max).regex(NOT_BLANK, "must not be blank");
+
+/** A JSON object of at most `maxBytes` bytes (`jsonbTextBytes`). */
+const jsonObject = (maxBytes?: number) => {
+  const object = z.record(z.string(), z.unknown());
+  if (maxBytes === undefined) return object;
+  return object
+    .refine((value) => jsonbTextBytes(value) <= maxBytes, `at most ${maxBytes} bytes`)
+    .meta({ "x-jsonb-max-bytes": maxBytes });
+};
+
+/** A date (`YYYY-MM-DD`), optionally within `[min, max]`. */
+const date = (min?: string, max?: string) => {
+  const plain = z.iso.date();
+  if (min === undefined || max === undefined) return plain;
+  return plain
+    .refine((value) => value >= min && value <= max, `from ${min} to ${max}`)
+    .meta({ formatMinimum: min, formatMaximum: max });
+};
+
+/** A timestamp as PostgREST returns it: ISO 8601 with an offset. */
+const timestamp = () => z.iso.datetime({ offset: true });
+
+/** Any UUID PostgreSQL stores, whatever its version. */
+const uuid = () => z.guid();
+"""
+
+
+def zod_type(column: Column) -> str:
+    """The Zod expression of a column's values (without null or optional)."""
+    sql_type = column.sql_type
+    if column.enum_name:
+        return column.enum_name
+    if sql_type == "uuid":
+        return "uuid()"
+    if sql_type == "timestamptz":
+        return "timestamp()"
+    if sql_type == "date":
+        if column.date_min and column.date_max:
+            low, high = column.date_min.isoformat(), column.date_max.isoformat()
+            return f'date("{low}", "{high}")'
+        return "date()"
+    if sql_type == "bool":
+        return "z.boolean()"
+    if sql_type in ("int2", "int4", "int8"):
+        low, high = column.bounds
+        return (
+            "z.int()"
+            + (f".min({low})" if low is not None else "")
+            + (f".max({high})" if high is not None else "")
+        )
+    if sql_type in ("text", "varchar"):
+        if column.max_chars is None:
+            return "z.string()"
+        return f"{'notBlank' if column.not_blank else 'text'}({column.max_chars})"
+    if column.json_object:
+        return f"jsonObject({column.json_max_bytes or ''})"
+    raise SchemaExportError(f"no schema for type {sql_type} of column {column.name}")
+
+
+def _fields(table: TableSchema, shape: str) -> list[str]:
+    lines = []
+    for column in table.columns:
+        zod = zod_type(column)
+        if column.nullable:
+            zod += ".nullable()"
+        if shape == "Insert" and column.insert_optional:
+            zod += ".optional()"
+        if shape == "Insert" and column.derived:
+            lines.append(f"  /** {DERIVED} */")
+            zod += f".meta({{ description: {json.dumps(DERIVED)} }})"
+        lines.append(f"  {column.name}: {zod},")
+    return lines
+
+
+def _describe(table: TableSchema, shape: str) -> str:
+    return json.dumps(f"`{table.name}` {shape.lower()}: {table.doc}")
+
+
+def render_zod(tables: list[TableSchema]) -> str:
+    """The text of ``schema/planner.zod.ts``."""
+    out = [
+        *(f"// {line}" for line in wrap(GENERATED_BY, 77)),
+        'import { z } from "zod";',
+        "",
+        PRELUDE % {"not_blank": javascript_pattern(rules.NOT_BLANK_PATTERN)},
+    ]
+    for name, enum in enums(tables).items():
+        quoted = ", ".join(json.dumps(member.value) for member in enum)
+        out += [
+            f"export const {name} = z.enum([{quoted}]);",
+            f"export type {name} = z.infer<typeof {name}>;",
+            "",
+        ]
+    for table in tables:
+        prefix = table.class_name
+        out.append("/**")
+        out.append(f" * `{table.name}`: {table.doc}")
+        if table.database_only_rules:
+            out.append(" *")
+            rules_text = "Rules only the database checks: " + ", ".join(
+                table.database_only_rules
+            )
+            out += [f" * {line}" for line in wrap(rules_text, 74)]
+        out.append(" */")
+        out.append(f"export const {prefix}Row = z")
+        out.append("  .strictObject({")
+        out += ["  " + line for line in _fields(table, "Row")]
+        out += [
+            "  })",
+            f"  .meta({{ description: {_describe(table, 'Row')} }});",
+            f"export type {prefix}Row = z.infer<typeof {prefix}Row>;",
+            "",
+        ]
+        if table.read_only:
+            continue
+        out.append(f"export const {prefix}Insert = z")
+        out.append("  .strictObject({")
+        out += ["  " + line for line in _fields(table, "Insert")]
+        out += [
+            "  })",
+            f"  .meta({{ description: {_describe(table, 'Insert')} }});",
+            f"export type {prefix}Insert = z.infer<typeof {prefix}Insert>;",
+            "",
+            f"export const {prefix}Update = {prefix}Insert.partial().meta({{",
+            f"  description: {_describe(table, 'Update')},",
+            "});",
+            f"export type {prefix}Update = z.infer<typeof {prefix}Update>;",
+            "",
+        ]
+    out.append("/** Every table's shapes by table name (`audit_log` is read-only). */")
+    out.append("export const tables = {")
+    for table in tables:
+        prefix = table.class_name
+        shapes = [f"Row: {prefix}Row"]
+        if not table.read_only:
+            shapes += [f"Insert: {prefix}Insert", f"Update: {prefix}Update"]
+        out.append(f"  {table.name}: {{ {', '.join(shapes)} }},")
+    out += ["} as const;", "export type TableName = keyof typeof tables;", ""]
+    return "\n".join(out)
