@@ -75,13 +75,6 @@ export type Database = {
         }
         Relationships: [
           {
-            foreignKeyName: "chat_message_session_id_fkey"
-            columns: ["session_id"]
-            isOneToOne: false
-            referencedRelation: "chat_session"
-            referencedColumns: ["id"]
-          },
-          {
             foreignKeyName: "chat_message_session_same_owner_fkey"
             columns: ["session_id", "user_id"]
             isOneToOne: false
@@ -119,13 +112,6 @@ export type Database = {
           user_id?: string
         }
         Relationships: [
-          {
-            foreignKeyName: "chat_session_cycle_id_fkey"
-            columns: ["cycle_id"]
-            isOneToOne: false
-            referencedRelation: "cycle"
-            referencedColumns: ["id"]
-          },
           {
             foreignKeyName: "chat_session_cycle_same_owner_fkey"
             columns: ["cycle_id", "user_id"]
@@ -174,13 +160,6 @@ export type Database = {
         }
         Relationships: [
           {
-            foreignKeyName: "cycle_vision_id_fkey"
-            columns: ["vision_id"]
-            isOneToOne: false
-            referencedRelation: "vision"
-            referencedColumns: ["id"]
-          },
-          {
             foreignKeyName: "cycle_vision_same_owner_fkey"
             columns: ["vision_id", "user_id"]
             isOneToOne: false
@@ -221,13 +200,6 @@ export type Database = {
           user_id?: string
         }
         Relationships: [
-          {
-            foreignKeyName: "goal_cycle_id_fkey"
-            columns: ["cycle_id"]
-            isOneToOne: false
-            referencedRelation: "cycle"
-            referencedColumns: ["id"]
-          },
           {
             foreignKeyName: "goal_cycle_same_owner_fkey"
             columns: ["cycle_id", "user_id"]
@@ -276,25 +248,11 @@ export type Database = {
         }
         Relationships: [
           {
-            foreignKeyName: "plan_item_task_id_fkey"
-            columns: ["task_id"]
-            isOneToOne: false
-            referencedRelation: "task"
-            referencedColumns: ["id"]
-          },
-          {
             foreignKeyName: "plan_item_task_same_cycle_fkey"
             columns: ["task_id", "cycle_id", "user_id"]
             isOneToOne: false
             referencedRelation: "task"
             referencedColumns: ["id", "cycle_id", "user_id"]
-          },
-          {
-            foreignKeyName: "plan_item_weekly_plan_id_fkey"
-            columns: ["weekly_plan_id"]
-            isOneToOne: false
-            referencedRelation: "weekly_plan"
-            referencedColumns: ["id"]
           },
           {
             foreignKeyName: "plan_item_weekly_plan_same_owner_fkey"
@@ -340,13 +298,6 @@ export type Database = {
           user_id?: string
         }
         Relationships: [
-          {
-            foreignKeyName: "task_goal_id_fkey"
-            columns: ["goal_id"]
-            isOneToOne: false
-            referencedRelation: "goal"
-            referencedColumns: ["id"]
-          },
           {
             foreignKeyName: "task_goal_same_owner_fkey"
             columns: ["goal_id", "cycle_id", "user_id"]
@@ -418,13 +369,6 @@ export type Database = {
           week_start_date?: string
         }
         Relationships: [
-          {
-            foreignKeyName: "weekly_plan_cycle_id_fkey"
-            columns: ["cycle_id"]
-            isOneToOne: false
-            referencedRelation: "cycle"
-            referencedColumns: ["id"]
-          },
           {
             foreignKeyName: "weekly_plan_cycle_same_owner_fkey"
             columns: ["cycle_id", "user_id"]

@@ -58,7 +58,7 @@ export async function selects(): Promise<void> {
   // An embedded select, typed through the Relationships of the foreign keys.
   const cycles = await db
     .from("cycle")
-    .select("id, goal!goal_cycle_same_owner_fkey(*, task!task_goal_same_owner_fkey(*))")
+    .select("id, goal(*, task(*))")
     .eq("status", "active");
   for (const cycle of cycles.data ?? []) {
     for (const goal of cycle.goal) {
