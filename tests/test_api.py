@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -41,7 +43,15 @@ from planner_app.api import (
 from planner_app.errors import WEEK_LOCKED_HINT, WEEK_LOCKED_SQLSTATE
 from planner_app.tables import DOMAIN_TABLES
 from tests.support import DOMAIN_TABLES as DOMAIN_TABLE_NAMES
-from tests.support import Owner, build_owner, create_user, run_cli, snapshot
+from tests.support import (
+    PICCOLO,
+    PROJECT_ROOT,
+    Owner,
+    build_owner,
+    create_user,
+    run_cli,
+    snapshot,
+)
 
 SECRET = "planner-api-test-secret-0123456789abcdef"
 OTHER_SECRET = "another-secret-0123456789abcdefghijkl"
@@ -720,32 +730,54 @@ def test_serve_without_a_secret_is_one_clear_line(migrated):
     ), result.stderr
 
 
-async def test_serve_runs_the_api_on_loopback(migrated, db, unused_port):
-    """``piccolo planner_app serve`` answers HTTP as its callers."""
-    import subprocess
+@pytest.fixture
+async def api_login_url(db: asyncpg.Connection, migrated: str) -> AsyncIterator[str]:
+    """
+    The URL of a login role like Supabase's ``authenticator``: NOINHERIT, so
+    it holds no privilege of its own, and a member of the three API roles.
+    """
+    role = f"planner_api_{uuid.uuid4().hex[:8]}"
+    await db.execute(f"create role {role} login noinherit")
+    await db.execute(f"grant anon, authenticated, service_role to {role}")
+    parts = urlsplit(migrated)
+    host = parts.netloc.rpartition("@")[2]
+    try:
+        yield urlunsplit(parts._replace(netloc=f"{role}@{host}"))
+    finally:
+        await db.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity where usename = $1",
+            role,
+        )
+        await db.execute(f"drop role {role}")
 
-    from tests.support import PICCOLO, PROJECT_ROOT
 
+async def test_serve_runs_the_api_on_loopback(db, api_login_url, unused_port):
+    """
+    ``piccolo planner_app serve`` answers HTTP on 127.0.0.1, connected as a
+    login role that can do nothing but become the caller's role.
+    """
     user_id = await create_user(db)
     server = subprocess.Popen(
         [PICCOLO, "planner_app", "serve", f"--port={unused_port}"],
         cwd=PROJECT_ROOT,
-        env={**os.environ, JWT_SECRET_VARIABLE: SECRET, "DATABASE_URL": migrated},
+        env={**os.environ, JWT_SECRET_VARIABLE: SECRET, "DATABASE_URL": api_login_url},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     try:
-        base = f"http://127.0.0.1:{unused_port}"
-        async with httpx.AsyncClient(base_url=base) as http:
-            for _ in range(150):
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{unused_port}"
+        ) as http:
+            for _ in range(300):
+                if server.poll() is not None:
+                    break
                 try:
                     spec = await http.get("/openapi.json")
                     break
                 except httpx.TransportError:
                     await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("serve did not start")
+            assert server.poll() is None, "serve exited"
             assert spec.status_code == 200
             created = await http.post(
                 "/api/vision/",
@@ -754,9 +786,18 @@ async def test_serve_runs_the_api_on_loopback(migrated, db, unused_port):
             )
             assert created.status_code == 201, created.text
             assert created.json()["user_id"] == str(user_id)
+            problem(await http.get("/api/vision/"), 401)
     finally:
         server.terminate()
-        server.wait(timeout=20)
+        output, _ = server.communicate(timeout=30)
+    assert f"http://127.0.0.1:{unused_port}" in output, output
+    assert (
+        await db.fetchval(
+            "select actor_role from audit_log where record_id = $1",
+            uuid.UUID(created.json()["id"]),
+        )
+        == "authenticated"
+    )
 
 
 # --------------------------------------------------------------------------
