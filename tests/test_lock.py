@@ -18,13 +18,26 @@ import asyncpg
 import pytest
 
 from planner_app import services
-from planner_app.errors import WEEK_LOCKED_HINT, WeekLockedError
+from planner_app.errors import WEEK_LOCKED_HINT, WEEK_LOCKED_SQLSTATE, WeekLockedError
+from planner_app.rules import LOCKED_WEEKS as LOCKED_WEEK_RANGE
+from planner_app.rules import WEEKS_PER_CYCLE
 from tests.roles import attempt_as, rolled_back
 from tests.support import Owner, assert_rejected, build_owner, run_cli, snapshot
 
-LOCKED = "PT423"
-LOCKED_WEEKS = list(range(7, 13))
-OPEN_WEEKS = list(range(1, 7))
+LOCKED = WEEK_LOCKED_SQLSTATE
+LOCKED_WEEKS = list(LOCKED_WEEK_RANGE)
+OPEN_WEEKS = [n for n in range(1, WEEKS_PER_CYCLE + 1) if n not in LOCKED_WEEK_RANGE]
+
+
+async def test_the_database_locks_the_weeks_rules_py_names(
+    db: asyncpg.Connection,
+) -> None:
+    lockable = await db.fetch(
+        "select n from generate_series(-1, 14) n "
+        "where planner_private.week_lockable(n) order by n"
+    )
+    assert [row["n"] for row in lockable] == LOCKED_WEEKS
+    assert LOCKED_WEEKS and OPEN_WEEKS
 
 
 async def add_task(conn: asyncpg.Connection, owner: Owner) -> uuid.UUID:

@@ -173,16 +173,20 @@ async def test_failing_sql_step_leaves_none_of_its_statements_nor_its_record(
     url = await fresh_database()
     conn = await asyncpg.connect(url)
     try:
-        # The integrity step adds foreign keys, uniques and indexes, then
+        # The ownership step adds foreign keys, uniques and indexes, then
         # fails when it creates this function.
+        upto = run_cli(
+            "migrations", "forwards", "planner_app", TABLES_MIGRATION, database_url=url
+        )
+        assert upto.returncode == 0, upto.stdout + upto.stderr
         await conn.execute(
-            "create function public.planner_task_derive() returns trigger "
+            "create function planner_private.task_derive() returns trigger "
             "language plpgsql as $$ begin return new; end $$"
         )
 
         result = run_cli("planner_app", "migrate", database_url=url)
 
-        assert_one_line_error(result, INTEGRITY_MIGRATION, "planner_task_derive")
+        assert_one_line_error(result, INTEGRITY_MIGRATION, "task_derive")
         ids = migration_ids()
         assert await recorded(url) == [i for i in ids if i < INTEGRITY_MIGRATION]
         constraints = await conn.fetch(
@@ -191,10 +195,13 @@ async def test_failing_sql_step_leaves_none_of_its_statements_nor_its_record(
         )
         assert constraints == [], "statements before the failing one were kept"
         assert (
-            await conn.fetchval("select to_regclass('public.task_goal_id_idx')") is None
+            await conn.fetchval(
+                "select to_regclass('public.task_goal_id_cycle_id_user_id_idx')"
+            )
+            is None
         )
 
-        await conn.execute("drop function public.planner_task_derive()")
+        await conn.execute("drop function planner_private.task_derive()")
         retry = run_cli("planner_app", "migrate", database_url=url)
         assert retry.returncode == 0, retry.stdout + retry.stderr
         assert Counter(await recorded(url)) == Counter(ids)

@@ -674,3 +674,23 @@ async def test_week_start_date_follows_the_cycle(db):
         "select week_start_date from weekly_plan where id = $1",
         owner.weekly_plan_ids[3],
     ) == START + timedelta(weeks=3)
+
+
+async def test_messages_of_one_transaction_keep_their_order(db):
+    owner = await build_owner(db)
+    contents = [f"message {n}" for n in range(5)]
+    async with db.transaction():
+        for content in contents:
+            await db.execute(
+                "insert into chat_message (user_id, session_id, role, content) "
+                "values ($1, $2, 'user', $3)",
+                owner.user_id,
+                owner.chat_session_id,
+                content,
+            )
+    rows = await db.fetch(
+        "select content from chat_message where session_id = $1 and content "
+        "like 'message %' order by created_at, id",
+        owner.chat_session_id,
+    )
+    assert [row["content"] for row in rows] == contents

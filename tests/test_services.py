@@ -14,7 +14,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from planner_app import services
+from planner_app import rules, services
 from planner_app.errors import (
     DuplicateError,
     InvalidReferenceError,
@@ -27,7 +27,7 @@ from planner_app.errors import (
 from tests.roles import act_as, rolled_back
 from tests.support import Owner, build_owner, snapshot
 
-LOCKED_WEEKS = list(range(7, 13))
+LOCKED_WEEKS = list(rules.LOCKED_WEEKS)
 OPEN_WEEKS = list(range(1, 7))
 
 

@@ -33,7 +33,13 @@ create function planner_private.maintain_row() returns trigger
 as $fn$
 begin
   if tg_op = 'INSERT' then
-    new.created_at := pg_catalog.now();
+    -- The transaction's time, or with the argument 'clock' the time of this
+    -- very insert (rows written in one transaction then keep their order).
+    if tg_nargs > 0 and tg_argv[0] = 'clock' then
+      new.created_at := pg_catalog.clock_timestamp();
+    else
+      new.created_at := pg_catalog.now();
+    end if;
     new.updated_at := new.created_at;
     return new;
   end if;

@@ -12,6 +12,14 @@ select planner_private.protect('public.plan_item');
 select planner_private.protect('public.chat_session');
 select planner_private.protect('public.chat_message');
 
+-- A session's messages are ordered by creation time, also when one
+-- transaction writes several of them: a message's created_at is the clock
+-- time of its insert, not the transaction's.
+drop trigger chat_message_maintain_insert on public.chat_message;
+create trigger chat_message_maintain_insert
+  before insert on public.chat_message
+  for each row execute function planner_private.maintain_row('clock');
+
 -- A column either has a default its own constraints accept, or none: Piccolo
 -- writes DEFAULT null / '' for required columns it cannot default. The
 -- tables are empty and no client exists yet.
