@@ -291,7 +291,8 @@ async def create_user(cluster: SupabaseCluster, database: str) -> uuid.UUID:
 async def test_owner_only_policies_hold_for_the_roles_postgrest_switches_to(
     supabase: SupabaseCluster, migrated_supabase: str
 ) -> None:
-    a = await create_user(supabase, migrated_supabase)
+    # A signed up before the project's first migration; B after the last.
+    a = EXISTING_USER
     b = await create_user(supabase, migrated_supabase)
     # PostgREST's own connection: authenticator, switching role per request.
     conn = await connect(supabase, "authenticator", migrated_supabase)
