@@ -86,13 +86,24 @@ def _ready(admin_port: int) -> bool:
 
 
 def start_postgrest(
-    database_url: str, log_file: Path, timeout: float = 60
+    database_url: str, log_file: Path, timeout: float = 60, attempts: int = 3
 ) -> Postgrest:
     """
     Start PostgREST on ``database_url`` (a URL logging in as
-    ``authenticator``) and wait until it has loaded its schema cache.
+    ``authenticator``) on free ports of ``127.0.0.1``, and wait until it has
+    loaded its schema cache. Tries other ports when one was taken meanwhile.
     """
     binary = check_binary()
+    for _ in range(attempts):
+        server = _start(binary, database_url, log_file, timeout)
+        if server is not None:
+            return server
+    raise PostgrestError(f"PostgREST did not start:\n{log_file.read_text()}")
+
+
+def _start(
+    binary: Path, database_url: str, log_file: Path, timeout: float
+) -> Postgrest | None:
     port, admin_port = free_port(), free_port()
     jwt_secret = secrets.token_urlsafe(48)
     environment = {
@@ -122,9 +133,9 @@ def start_postgrest(
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise PostgrestError(f"PostgREST exited:\n{server.log()}")
+            return None
         if _ready(admin_port):
             return server
         time.sleep(0.1)
     server.stop()
-    raise PostgrestError(f"PostgREST did not become ready:\n{server.log()}")
+    return None

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import asyncpg
 import pytest
 
 from tests import schema_lint
-from tests.roles import acting_as
+from tests.roles import acting_as, rolled_back
 from tests.supabase.catalog import (
     CHANGED_BY_FORWARDS,
     differences,
@@ -48,7 +48,7 @@ async def connect(cluster: SupabaseCluster, role: str, database: str):
 
 
 async def test_the_database_is_built_the_way_supabase_builds_it(
-    supabase: SupabaseCluster, supabase_database
+    supabase: SupabaseCluster, supabase_database: Callable[[], Awaitable[str]]
 ) -> None:
     name = await supabase_database()
     conn = await connect(supabase, SUPERUSER, name)
@@ -410,7 +410,7 @@ async def planner_objects(conn: asyncpg.Connection) -> list[Any]:
 
 
 async def test_rolling_back_leaves_everything_supabase_owns_as_found(
-    supabase: SupabaseCluster, supabase_database
+    supabase: SupabaseCluster, supabase_database: Callable[[], Awaitable[str]]
 ) -> None:
     name = await supabase_database()
     url = supabase.url(MIGRATOR, name)
@@ -447,5 +447,36 @@ async def test_rolling_back_leaves_everything_supabase_owns_as_found(
             == []
         )
         await assert_migrated_like_supabase(conn)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "alter role anon set statement_timeout = '60s'",
+        "alter role authenticated noinherit",
+        "grant service_role to anon",
+        "grant create on schema auth to postgres",
+        "grant execute on function auth.uid() to anon",
+        "alter table auth.users disable row level security",
+        "alter default privileges for role postgres in schema public "
+        "revoke all on sequences from anon",
+        "create extension pg_trgm with schema extensions",
+        "comment on schema extensions is 'changed'",
+        "drop event trigger pgrst_drop_watch",
+        f"update auth.users set email = 'changed@example.test' "
+        f"where id = '{EXISTING_USER}'",
+    ],
+)
+async def test_the_snapshot_sees_each_kind_of_change(
+    supabase: SupabaseCluster, migrated_supabase: str, change: str
+) -> None:
+    conn = await connect(supabase, SUPERUSER, migrated_supabase)
+    try:
+        found = await supabase_state(conn)
+        async with rolled_back(conn):
+            await conn.execute(change)
+            assert differences(found, await supabase_state(conn)) != []
     finally:
         await conn.close()
