@@ -51,6 +51,9 @@ SUPABASE_STATE: dict[str, str] = {
                coalesce(obj_description(n.oid, 'pg_namespace'), '')
           from pg_catalog.pg_namespace n
          where n.nspname !~ '^pg_(temp|toast_temp)_'
+           -- The planner's own schema (created and dropped by its
+           -- migrations) is not Supabase's.
+           and n.nspname <> 'planner_private'
          order by 1
     """,
     "default privileges": """
