@@ -332,7 +332,7 @@ async def test_unreachable_database_gives_one_line(unused_port):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
     errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
-    assert len(errors) == 1 and "Cannot connect to the database" in errors[0]
+    assert len(errors) == 1 and "cannot connect to the database" in errors[0]
     assert "DATABASE_URL" in errors[0]
 
 
