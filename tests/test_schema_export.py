@@ -1,5 +1,5 @@
 """
-The shared schema for the front end (PRODUCT.md, "Shared schema"): generated
+The shared schema for the front end (docs/product.md, "Shared schema"): generated
 from the tables and the database, checked for drift, and proven in real
 TypeScript (Zod and the JSON Schema) against rows a real database returns.
 The node packages come from ``npm ci --prefix schema``.

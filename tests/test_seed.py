@@ -1,5 +1,5 @@
 """
-PRODUCT.md, "Seed data": realistic users with full 12-week cycles; the same
+docs/product.md, "Seed data": realistic users with full 12-week cycles; the same
 --seed gives the same data; running it twice never duplicates rows; bad
 input changes nothing. Plus the fixed fixture dataset the rule tests load.
 """

@@ -1,5 +1,5 @@
 """
-Supabase fidelity: PRODUCT.md, "The same migrations run unchanged on
+Supabase fidelity: docs/product.md, "The same migrations run unchanged on
 Supabase ... Rolling back never drops objects that Supabase owns."
 
 The database here is built the way Supabase builds it before any migration
