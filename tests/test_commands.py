@@ -177,6 +177,26 @@ async def test_every_command_gives_the_same_hint_for_an_unmigrated_database(
     assert await tables(url) == [], "a refused command writes nothing"
 
 
+def test_every_registered_command_follows_the_convention():
+    """
+    ``@cli_command`` also releases the engine, which holds connections for
+    ``piccolo planner_app ...`` until the command starts.
+    """
+    from piccolo.conf.apps import Command
+
+    from planner_app.piccolo_app import APP_CONFIG
+
+    callables = [
+        command.callable if isinstance(command, Command) else command
+        for command in APP_CONFIG.commands
+    ]
+    names = sorted(getattr(c, "__name__", "") for c in callables)
+    assert names == sorted(COMMANDS), "COMMANDS lists every registered command"
+    for callable_ in callables:
+        assert getattr(callable_, "cli_command", False), callable_
+        assert inspect.getdoc(callable_), "the docstring is the --help text"
+
+
 def test_no_command_is_named_like_one_of_piccolos_apps():
     """Piccolo's CLI would run it for ``piccolo <that app> <command>``."""
     import piccolo.main  # noqa: F401  (registers Piccolo's own apps)

@@ -164,6 +164,9 @@ def cli_command(command: Command) -> Command:
         except Exception as error:  # one line, never a traceback
             fail(one_line(error))
 
+    # Marks the commands that follow the convention (a test checks that every
+    # registered command does: without it the engine stays held).
+    wrapper.cli_command = True  # type: ignore[attr-defined]
     # Piccolo's CLI converts numeric options itself and answers a bad value
     # with a usage dump; it sees them as text, and they are converted above.
     hints = typing.get_type_hints(command)
