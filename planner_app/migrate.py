@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
@@ -43,7 +42,6 @@ from typing import Any
 import asyncpg
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.apps.migrations.commands.base import BaseMigrationManager
-from piccolo.apps.migrations.commands.new import AutoMigrationManager
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppConfig, MigrationModule
 from piccolo.engine.finder import engine_finder
@@ -308,6 +306,9 @@ async def model_drift(app: AppConfig | None = None) -> list[str]:
     :param app:
         Defaults to the ``planner_app`` app (tests pass a modified copy).
     """
+    # Imported here: it brings jinja2 and Piccolo's templates.
+    from piccolo.apps.migrations.commands.new import AutoMigrationManager
+
     if app is None:
         app = BaseMigrationManager().get_app_config("planner_app")
     # A column dropped and another added look like a rename, which Piccolo
@@ -317,9 +318,3 @@ async def model_drift(app: AppConfig | None = None) -> list[str]:
             auto_input="n"
         ).get_alter_statements(app_config=app)
     return list(chain.from_iterable(i.statements for i in alter_statements))
-
-
-def fail(message: str) -> None:
-    """Print ``message`` as one line on stderr and exit 1."""
-    print(f"error: {message}", file=sys.stderr)
-    raise SystemExit(1)

@@ -8,6 +8,7 @@ from piccolo.conf.apps import AppConfig, Command
 
 from planner_app.commands.export_schema import export_schema
 from planner_app.commands.migrate import migrate
+from planner_app.commands.psql import psql
 from planner_app.commands.seed import seed
 from planner_app.commands.serve import serve
 from planner_app.tables import TABLES
@@ -19,5 +20,11 @@ APP_CONFIG = AppConfig(
     migrations_folder_path=os.path.join(CURRENT_DIRECTORY, "piccolo_migrations"),
     table_classes=list(TABLES),
     migration_dependencies=[],
-    commands=[migrate, Command(seed, aliases=["seeds"]), export_schema, serve],
+    commands=[
+        migrate,
+        Command(seed, aliases=["seeds"]),
+        export_schema,
+        serve,
+        psql,
+    ],
 )

@@ -284,12 +284,6 @@ def parse_today(value: object) -> date | None:
         ) from None
 
 
-def parse_flag(name: str, value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    raise SeedError(f"--{name} is a flag and takes no value, got {value!r}")
-
-
 async def seed(
     target: str | asyncpg.Connection,
     users: int = 5,

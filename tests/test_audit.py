@@ -1,5 +1,5 @@
 """
-The audit log: PRODUCT.md, "Audit". Every change to a domain row writes one
+The audit log: docs/product.md, "Audit". Every change to a domain row writes one
 audit_log row, with the acting user and role; nobody rewrites history.
 """
 

@@ -1,14 +1,26 @@
 """
-The app's commands accept options the way the issues and docs spell them
-(``--dry-run``) as well as Piccolo's (``--dry_run``), and reject bad options
-with one line.
+The app's commands follow one convention: options spelt with hyphens or
+underscores, one ``error:`` line and exit status 1 for every refusal, the
+same hint for an unmigrated database, no connection (and no embedded server)
+before the command runs, and ``psql`` opens a SQL shell on the project's
+database.
 """
 
 from __future__ import annotations
 
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
 import pytest
 
-from tests.support import run_cli
+from planner_app.commands import MIGRATE_HINT, CommandError, parse_options
+from planner_app.commands.psql import psql_arguments
+from planner_app.database import database_name
+from tests.support import PICCOLO, PROJECT_ROOT, run_cli
 
 
 @pytest.mark.parametrize("option", ["--dry-run", "--dry_run"])
@@ -42,3 +54,242 @@ def test_a_bad_option_is_one_line_and_a_non_zero_exit(migrated, args, message):
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1] == message
     assert "Traceback" not in result.stderr
+
+
+# One convention for every ``piccolo planner_app`` command
+# (planner_app/commands/__init__.py, docs/cli.md).
+
+COMMANDS = ("migrate", "seed", "export_schema", "serve", "psql")
+
+
+def without_database_url(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return {**env, **extra}
+
+
+def run_piccolo(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [PICCOLO, *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help_starts_no_server_and_creates_no_data_folder(tmp_path, command):
+    data_dir = tmp_path / "pgdata"
+
+    result = run_piccolo(
+        "planner_app",
+        command,
+        "--help",
+        env=without_database_url(PLANNER_PGDATA=str(data_dir)),
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "Args" in result.stdout
+    assert result.stderr == ""
+    assert not data_dir.exists()
+
+
+def test_importing_piccolo_conf_starts_no_server(tmp_path):
+    data_dir = tmp_path / "pgdata"
+
+    result = subprocess.run(
+        [sys.executable, "-c", "import piccolo_conf; print(piccolo_conf.DB.held)"],
+        cwd=PROJECT_ROOT,
+        env=without_database_url(PLANNER_PGDATA=str(data_dir)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "False\n"
+    assert result.stderr == ""
+    assert not data_dir.exists()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+async def test_help_writes_nothing_to_an_empty_database(fresh_database, command):
+    url = await fresh_database()
+
+    result = run_cli("planner_app", command, "--help", database_url=url)
+
+    assert result.returncode == 0, result.stderr
+    # Piccolo's CLI would create its migration table to count pending
+    # migrations; the planner's engine holds connections until a command runs.
+    assert await tables(url) == []
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_an_unknown_option_is_one_line_for_every_command(database_url, command):
+    result = run_cli("planner_app", command, "--no-such-option")
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        "error: unknown option --no-such-option; "
+        f"see `piccolo planner_app {command} --help`"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["seed", "--users=abc"], "error: --users takes a whole number, got 'abc'"),
+        (["seed", "--users"], "error: --users needs a value, e.g. --users=N"),
+        (["seed", "--reset=yes"], "error: --reset is a flag and takes no value"),
+        (["migrate", "--dry-run=yes"], "error: --dry-run is a flag and takes no value"),
+        (["export_schema", "--out"], "error: --out needs a value, e.g. --out=..."),
+    ],
+)
+def test_a_wrong_value_is_one_line(database_url, args, message):
+    result = run_cli("planner_app", *args)
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [message]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["seed", "--users=1"],
+        ["export_schema", "--check"],
+        ["migrate", "--check"],
+    ],
+)
+async def test_every_command_gives_the_same_hint_for_an_unmigrated_database(
+    fresh_database, args
+):
+    url = await fresh_database()
+
+    result = run_cli("planner_app", *args, database_url=url)
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and last.endswith(MIGRATE_HINT), last
+    assert "pending migration(s)" in last
+    assert await tables(url) == [], "a refused command writes nothing"
+
+
+def test_every_registered_command_follows_the_convention():
+    """
+    ``@cli_command`` also releases the engine, which holds connections for
+    ``piccolo planner_app ...`` until the command starts.
+    """
+    from piccolo.conf.apps import Command
+
+    from planner_app.piccolo_app import APP_CONFIG
+
+    callables = [
+        command.callable if isinstance(command, Command) else command
+        for command in APP_CONFIG.commands
+    ]
+    names = sorted(getattr(c, "__name__", "") for c in callables)
+    assert names == sorted(COMMANDS), "COMMANDS lists every registered command"
+    for callable_ in callables:
+        assert getattr(callable_, "cli_command", False), callable_
+        assert inspect.getdoc(callable_), "the docstring is the --help text"
+
+
+def test_no_command_is_named_like_one_of_piccolos_apps():
+    """Piccolo's CLI would run it for ``piccolo <that app> <command>``."""
+    import piccolo.main  # noqa: F401  (registers Piccolo's own apps)
+    from piccolo.conf.apps import Command
+
+    from planner_app.piccolo_app import APP_CONFIG
+
+    piccolo_apps = {
+        module.APP_CONFIG.app_name
+        for name, module in sys.modules.items()
+        if name.startswith("piccolo.apps.") and name.endswith(".piccolo_app")
+    }
+    assert {"migrations", "sql_shell", "shell"} <= piccolo_apps
+    for command in APP_CONFIG.commands:
+        names = (
+            [command.command_name or command.callable.__name__, *command.aliases]
+            if isinstance(command, Command)
+            else [command.__name__]
+        )
+        assert not set(names) & piccolo_apps, names
+
+
+def test_the_seed_command_default_is_the_generator_default():
+    from planner_app.commands.seed import seed
+    from seeds.generate import DEFAULT_SEED
+
+    assert inspect.signature(seed).parameters["seed"].default == DEFAULT_SEED
+
+
+def test_options_take_hyphens_or_underscores_and_numbers_are_converted():
+    async def command(dry_run: bool = False, lock_timeout: int = 3, today: str = ""):
+        """:param dry_run: x"""
+
+    assert parse_options(command, {"dry-run": True, "lock_timeout": "7"}) == {
+        "dry_run": True,
+        "lock_timeout": 7,
+    }
+    assert parse_options(command, {"today": "2026-11-23"}) == {"today": "2026-11-23"}
+    with pytest.raises(CommandError, match="--lock-timeout takes a whole number"):
+        parse_options(command, {"lock-timeout": "soon"})
+
+
+# Looking at the data: ``piccolo planner_app psql`` (and Piccolo's own
+# ``piccolo sql_shell run``) open psql on the project's database.
+
+
+async def test_psql_runs_on_the_project_database(fresh_database):
+    url = await fresh_database()
+
+    result = run_cli(
+        "planner_app",
+        "psql",
+        "--command=select current_database()",
+        database_url=url,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert database_name(url) in result.stdout
+
+
+async def test_psql_and_piccolos_sql_shell_read_sql_from_standard_input(fresh_database):
+    url = await fresh_database()
+
+    for args in (["planner_app", "psql"], ["sql_shell", "run"]):
+        result = run_cli(
+            *args, database_url=url, input="select 'shell ' || current_database();"
+        )
+
+        assert result.returncode == 0, result.stderr
+        assert f"shell {database_name(url)}" in result.stdout, args
+
+
+def test_psql_passes_the_url_and_sql_to_psql():
+    arguments = psql_arguments("postgresql://u@h:5/db", "select 1")
+
+    assert Path(arguments[0]).name == "psql"
+    assert arguments[1:] == ["postgresql://u@h:5/db", "--command", "select 1"]
+
+
+def test_a_failing_statement_in_psql_is_a_non_zero_exit(database_url):
+    result = run_cli("planner_app", "psql", "--command=select nonsense")
+
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == "error: psql exited with status 1"
+
+
+async def tables(url: str) -> list[str]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "select schemaname || '.' || tablename from pg_tables "
+            "where schemaname not in ('pg_catalog', 'information_schema')"
+        )
+        return [row[0] for row in rows]
+    finally:
+        await conn.close()

@@ -9,6 +9,8 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,39 +65,68 @@ def test_pids_of_dead_processes_are_forgotten_before_starting(tmp_path):
     assert json.loads(pid_file.read_text()) == [os.getpid()]
 
 
-async def test_without_database_url_the_cli_starts_and_stops_the_embedded_server(
-    tmp_path,
+@pytest.fixture
+def embedded_data_folder() -> Iterator[Path]:
+    """
+    A data folder for an embedded server of its own, directly under the
+    system's temporary folder: run as root, the server runs as another user
+    and needs every parent folder readable, which pytest's own temporary
+    folders are not (pytest resets them to 0700 while other runs start).
+    """
+    with tempfile.TemporaryDirectory(prefix="planner-embedded-") as folder:
+        yield Path(folder) / "pgdata"
+
+
+def test_without_database_url_the_cli_starts_and_stops_the_embedded_server(
+    embedded_data_folder,
 ):
-    data_dir = tmp_path / "pgdata"
-    env = {"PLANNER_PGDATA": str(data_dir)}
-    without_url = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).with_name("piccolo")),
-            "migrations",
-            "forwards",
-            "all",
-        ],
-        cwd=Path(__file__).resolve().parent.parent,
-        env={**without_url, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    data_dir = embedded_data_folder
+    out_dir = data_dir.parent / "out"
+    # XDG_RUNTIME_DIR unset, as in CI, containers and `su -`: the package
+    # behind the embedded server then warns on import unless told not to.
+    env = {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DATABASE_URL", "XDG_RUNTIME_DIR")
+        },
+        "PLANNER_PGDATA": str(data_dir),
+    }
+
+    def piccolo(*args: str) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name("piccolo")), *args],
+            cwd=Path(__file__).resolve().parent.parent,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        assert "Warning" not in result.stderr, result.stderr
+        assert "Warning" not in result.stdout, result.stdout
+        return result
+
+    result = piccolo("migrations", "forwards", "all")
     assert f"Using the embedded PostgreSQL in {data_dir}" in result.stderr
     assert (data_dir / "PG_VERSION").read_text().strip() == "18"
     # The last (only) user of the server has exited: the server stopped.
     assert not (data_dir / "postmaster.pid").exists()
-    # A second command reuses the data folder: the migrations are there.
-    result = subprocess.run(
-        [str(Path(sys.executable).with_name("piccolo")), "migrations", "check"],
-        cwd=Path(__file__).resolve().parent.parent,
-        env={**without_url, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr
+    # Later commands reuse the data folder: the migrations are there.
+    result = piccolo("migrations", "check")
     assert "2026-11-26T00:00:01:000000" in result.stdout
     assert "False" not in result.stdout
+    # Every planner command on the embedded default: one line on stderr,
+    # the server's, and no warning.
+    for command in (
+        ("planner_app", "migrate", "--check"),
+        ("planner_app", "seed", "--users=1"),
+        ("planner_app", "export_schema", f"--out={out_dir}"),
+        ("planner_app", "psql", "--command=select count(*) from vision"),
+    ):
+        result = piccolo(*command)
+        assert result.stderr.splitlines() == [
+            f"Using the embedded PostgreSQL in {data_dir} "
+            "(set DATABASE_URL to use another server)"
+        ], command
+    assert not (data_dir / "postmaster.pid").exists()

@@ -1,5 +1,5 @@
 """
-PRODUCT.md, "Lock": callers never see a raw driver exception. Real database
+docs/product.md, "Lock": callers never see a raw driver exception. Real database
 errors, provoked with bad writes, come out of ``planner_app.errors`` as the
 project's own exceptions, chosen by SQLSTATE and constraint name.
 """

@@ -1,5 +1,5 @@
 """
-PRODUCT.md, "Lock (weeks 7-12)": while a cycle's lock is enforced, the plan
+docs/product.md, "Lock (weeks 7-12)": while a cycle's lock is enforced, the plan
 of its weeks 7..12 cannot change; execution can; weeks 1..6 never lock.
 Attacked with raw SQL as the table owner and superuser (the test
 connection), as a table owner that is not a superuser, as ``authenticated``

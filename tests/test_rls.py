@@ -1,5 +1,5 @@
 """
-Row-level security, tested as real users: PRODUCT.md, "Row-level security
+Row-level security, tested as real users: docs/product.md, "Row-level security
 and roles". Every statement runs the way PostgREST runs it (JWT claims, then
 ``set local role``); see ``tests/roles.py``.
 """

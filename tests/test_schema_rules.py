@@ -1,5 +1,5 @@
 """
-Every schema rule of PRODUCT.md ("Tables", "Foreign keys", JSONB) attacked
+Every schema rule of docs/product.md ("Tables", "Foreign keys", JSONB) attacked
 with bad input through raw SQL as the table owner. Each rejected write must
 leave the database exactly as it was (``assert_rejected``).
 """

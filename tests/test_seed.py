@@ -1,5 +1,5 @@
 """
-PRODUCT.md, "Seed data": realistic users with full 12-week cycles; the same
+docs/product.md, "Seed data": realistic users with full 12-week cycles; the same
 --seed gives the same data; running it twice never duplicates rows; bad
 input changes nothing. Plus the fixed fixture dataset the rule tests load.
 """
@@ -332,7 +332,7 @@ async def test_unreachable_database_gives_one_line(unused_port):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr + result.stdout
     errors = [line for line in result.stderr.splitlines() if line.startswith("error")]
-    assert len(errors) == 1 and "Cannot connect to the database" in errors[0]
+    assert len(errors) == 1 and "cannot connect to the database" in errors[0]
     assert "DATABASE_URL" in errors[0]
 
 

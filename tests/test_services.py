@@ -1,5 +1,5 @@
 """
-PRODUCT.md, "Lock": the application's enforcement path. The service
+docs/product.md, "Lock": the application's enforcement path. The service
 functions check the lock before writing, raise the project's exceptions
 (never a driver class) and leave the database unchanged when they refuse.
 The race between them and a concurrent lock is in ``test_lock.py``.

@@ -5,16 +5,15 @@ shared schema.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+from planner_app.commands import (
+    CommandError,
+    cli_command,
+    database_url,
+    require_migrated,
+)
 
-from planner_app.commands import cli_options
-from planner_app.database import PROJECT_ROOT, DatabaseConfigError, resolve_database_url
-from planner_app.schema_export import SchemaExportError
-from planner_app.schema_export import export_schema as export
 
-
-@cli_options
+@cli_command
 async def export_schema(check: bool = False, out: str = "") -> None:
     """
     Generate schema/planner.zod.ts, schema/planner.schema.json,
@@ -30,14 +29,17 @@ async def export_schema(check: bool = False, out: str = "") -> None:
         The project folder to write into or check (default: this project),
         given as --out=FOLDER.
     """
+    from pathlib import Path
+
+    from planner_app.database import PROJECT_ROOT
+    from planner_app.schema_export import export_schema as export
+
     out_dir = Path(out) if out else PROJECT_ROOT
-    try:
-        changed = await export(resolve_database_url(), out_dir, check=check)
-    except (SchemaExportError, DatabaseConfigError) as error:
-        sys.exit(f"error: {error}")
+    await require_migrated()
+    changed = await export(database_url(), out_dir, check=check)
     if check and changed:
-        sys.exit(
-            f"error: stale: {', '.join(changed)} -- run "
+        raise CommandError(
+            f"stale: {', '.join(changed)}; run "
             "`piccolo planner_app export_schema` and commit the result"
         )
     if check:

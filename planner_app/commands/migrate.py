@@ -7,10 +7,10 @@ from __future__ import annotations
 import asyncpg
 
 from planner_app import migrate as deploy
-from planner_app.commands import cli_options
+from planner_app.commands import MIGRATE_HINT, CommandError, cli_command
 
 
-@cli_options
+@cli_command
 async def migrate(
     check: bool = False,
     dry_run: bool = False,
@@ -35,9 +35,9 @@ async def migrate(
         back (0 keeps the server's setting).
     """
     if sum((check, dry_run, check_models)) > 1:
-        deploy.fail("use only one of --check, --dry_run, --check_models")
+        raise CommandError("use only one of --check, --dry-run, --check-models")
     if lock_timeout < 0:
-        deploy.fail("--lock_timeout must be 0 (no limit) or a number of seconds")
+        raise CommandError("--lock-timeout must be 0 (no limit) or a number of seconds")
     try:
         if check_models:
             await _check_models()
@@ -54,9 +54,9 @@ async def migrate(
             else:
                 print("No pending migrations: the database is up to date")
     except deploy.MigrateError as error:
-        deploy.fail(str(error))
+        raise CommandError(str(error)) from error
     except (asyncpg.PostgresError, OSError) as error:
-        deploy.fail(f"database error: {' '.join(str(error).split())}")
+        raise CommandError(f"database error: {error}") from error
 
 
 async def _check() -> None:
@@ -67,10 +67,7 @@ async def _check() -> None:
         return
     for migration in pending:
         print(f"Pending {migration.label}: {migration.description}")
-    deploy.fail(
-        f"{len(pending)} pending migration(s); "
-        "apply them with `piccolo planner_app migrate`"
-    )
+    raise CommandError(f"{len(pending)} pending migration(s); {MIGRATE_HINT}")
 
 
 async def _check_models() -> None:
@@ -80,7 +77,7 @@ async def _check_models() -> None:
         return
     for statement in statements:
         print(statement)
-    deploy.fail(
+    raise CommandError(
         "tables.py has changes no migration captures; create one with "
         "`piccolo migrations new planner_app --auto`"
     )

@@ -4,34 +4,25 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
+from planner_app.commands import (
+    CommandError,
+    cli_command,
+    database_url,
+    require_migrated,
+)
 
-from seeds.generate import DEFAULT_SEED
-
-
-def _database_url() -> str:
-    """The URL of Piccolo's engine (``piccolo_conf.py``), else DATABASE_URL."""
-    from piccolo.engine.finder import engine_finder
-
-    engine = engine_finder()
-    dsn = getattr(engine, "config", {}).get("dsn") if engine is not None else None
-    if dsn:
-        return dsn
-    from planner_app.database import resolve_database_url
-
-    return resolve_database_url()
+# seeds.generate.DEFAULT_SEED, repeated so that listing the command does not
+# import Faker; tests/test_commands.py checks that they agree.
+DEFAULT_SEED = 12
 
 
-# The annotations say ``int | str`` because the CLI hands over raw strings:
-# they are validated here, so a bad value gives one line, not a traceback.
-# No return annotation: the CLI help would list it as an argument.
-def seed(
-    users: int | str = 5,
-    seed: int | str = DEFAULT_SEED,
+@cli_command
+async def seed(
+    users: int = 5,
+    seed: int = DEFAULT_SEED,
     reset: bool = False,
-    today: str | None = None,
-):
+    today: str = "",
+) -> None:
     """
     Fill the database with realistic, deterministic development data: users
     with a vision, 12-week cycles (1+1 goals, tasks, weekly plans, plan items
@@ -47,34 +38,26 @@ def seed(
         other users); with --users=0 it only removes.
     :param today:
         The day dates are relative to, as YYYY-MM-DD (default: today).
-
     """
     from seeds.progress import ProgressBar
-    from seeds.writer import SeedError, parse_flag, parse_today
+    from seeds.writer import parse_today, parse_users
     from seeds.writer import seed as run_seed
 
+    parse_users(users)
+    day = parse_today(today)
+    await require_migrated()
+    bar = ProgressBar("Seeding")
     try:
-        reset_flag = parse_flag("reset", reset)
-        day = parse_today(today)
-        bar = ProgressBar("Seeding")
-        try:
-            report = asyncio.run(
-                run_seed(
-                    _database_url(),
-                    users=users,  # type: ignore[arg-type]
-                    seed=seed,  # type: ignore[arg-type]
-                    reset=reset_flag,
-                    today=day,
-                    progress=bar.update,
-                )
-            )
-        finally:
-            bar.close()
-    except SeedError as error:
-        sys.exit(f"error: {error}")
+        report = await run_seed(
+            database_url(),
+            users=users,
+            seed=seed,
+            reset=reset,
+            today=day,
+            progress=bar.update,
+        )
     except KeyboardInterrupt:
-        sys.exit("Interrupted: nothing was written")
-    except Exception as error:  # the CLI promises one line, never a traceback
-        message = " ".join(str(error).split()) or error.__class__.__name__
-        sys.exit(f"error: {message}")
+        raise CommandError("interrupted: nothing was written") from None
+    finally:
+        bar.close()
     print(report.summary())

@@ -4,12 +4,10 @@
 
 from __future__ import annotations
 
-import sys
-
-from planner_app.commands import cli_options
+from planner_app.commands import CommandError, cli_command
 
 
-@cli_options
+@cli_command
 async def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     """
     Serve the planner's HTTP API with uvicorn on the database of
@@ -27,4 +25,4 @@ async def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     try:
         await run(host=host, port=port)
     except ApiConfigError as error:
-        sys.exit(f"serve: {error}")
+        raise CommandError(f"serve: {error}") from error

@@ -1,5 +1,5 @@
 """
-``piccolo planner_app export_schema`` (PRODUCT.md, "Shared schema"): the
+``piccolo planner_app export_schema`` (docs/product.md, "Shared schema"): the
 artifacts are generated from the tables, the rules and the database, checked
 for drift, and proven in real TypeScript (Zod and the JSON Schema) against
 rows a real database returns. The node packages come from
