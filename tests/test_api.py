@@ -726,7 +726,7 @@ def test_serve_without_a_secret_is_one_clear_line(migrated):
     assert (
         result.stderr.strip()
         .splitlines()[-1]
-        .startswith(f"serve: {JWT_SECRET_VARIABLE} is not set")
+        .startswith(f"error: {JWT_SECRET_VARIABLE} is not set")
     ), result.stderr
 
 

@@ -25,4 +25,4 @@ async def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     try:
         await run(host=host, port=port)
     except ApiConfigError as error:
-        raise CommandError(f"serve: {error}") from error
+        raise CommandError(str(error)) from error
