@@ -14,6 +14,7 @@ nothing.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,29 @@ from piccolo.engine.postgres import PostgresEngine
 from planner_app.database import resolve_database_url, validate_database_url
 
 APP_NAME = "planner_app"
+
+_CREATES_MIGRATION_TABLE = re.compile(r'\s*CREATE TABLE (IF NOT EXISTS )?"migration" ')
+
+BOOKKEEPING_PRIVATE = """
+do $bookkeeping$
+declare
+  api_role text;
+begin
+  alter table public.migration enable row level security;
+  revoke all on table public.migration from public;
+  revoke all on sequence public.migration_id_seq from public;
+  foreach api_role in array array['anon', 'authenticated', 'service_role'] loop
+    if exists (select 1 from pg_catalog.pg_roles where rolname = api_role) then
+      execute format('revoke all on table public.migration from %I', api_role);
+      execute format('revoke all on sequence public.migration_id_seq from %I',
+                     api_role);
+    end if;
+  end loop;
+end
+$bookkeeping$
+"""
+"""What ``planner_app_0001_auth_compat`` does to Piccolo's bookkeeping, for
+the moment Piccolo's CLI creates it, before any migration has run."""
 
 
 class ConnectionHeld(RuntimeError):
@@ -110,6 +134,21 @@ class PlannerEngine(PostgresEngine):
         which needs a connection; the planner needs PostgreSQL 15 or later
         and checks nothing before its first query.
         """
+
+    async def run_ddl(self, ddl: str, in_pool: bool = True):  # type: ignore[no-untyped-def]
+        """
+        Piccolo's CLI creates its ``migration`` table in a transaction of its
+        own before the first migration runs; on Supabase, default privileges
+        would hand it to the API roles until the first migration commits
+        (or for good, if that migration fails). Created through this engine,
+        it is private in the transaction that creates it.
+        """
+        if not _CREATES_MIGRATION_TABLE.match(ddl):
+            return await super().run_ddl(ddl, in_pool=in_pool)
+        async with self.transaction():
+            response = await super().run_ddl(ddl, in_pool=in_pool)
+            await super().run_ddl(BOOKKEEPING_PRIVATE, in_pool=in_pool)
+        return response
 
     async def get_new_connection(self):  # type: ignore[no-untyped-def]
         self._check_released()

@@ -6,6 +6,7 @@ command runs.
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 
 from planner_app.engine import ConnectionHeld, PlannerEngine, runs_app_command
@@ -54,3 +55,32 @@ async def test_a_held_engine_refuses_to_connect_until_released(database_url):
 )
 def test_only_the_planners_commands_are_held(argv, held):
     assert runs_app_command(argv) is held
+
+
+async def test_piccolos_migration_table_is_private_from_its_creation(
+    migrated: str, fresh_database
+) -> None:
+    # ``migrated`` makes sure the API roles exist on this server.
+    from piccolo.apps.migrations.tables import Migration
+
+    url = await fresh_database()
+    engine = PlannerEngine(database_url=lambda: url, held=False)
+    for ddl in Migration.create_table().ddl:
+        await engine.run_ddl(ddl, in_pool=False)
+    conn = await asyncpg.connect(url)
+    try:
+        assert await conn.fetchval(
+            "select relrowsecurity from pg_class "
+            "where oid = 'public.migration'::regclass"
+        )
+        granted = await conn.fetch(
+            "select r.rolname from pg_roles r "
+            "where r.rolname in ('anon', 'authenticated', 'service_role') and ("
+            "has_table_privilege(r.rolname, 'public.migration', "
+            "'select, insert, update, delete, truncate') "
+            "or has_sequence_privilege(r.rolname, 'public.migration_id_seq', "
+            "'usage, select, update'))"
+        )
+        assert granted == []
+    finally:
+        await conn.close()
