@@ -120,12 +120,14 @@ begin
       from old_rows o
       join new_rows n on n.id = o.id
      cross join lateral (
-       select pg_catalog.jsonb_object_agg(b.key, b.value) as before,
-              pg_catalog.jsonb_object_agg(b.key, a.value) as after
-         from pg_catalog.jsonb_each(pg_catalog.to_jsonb(o)) b
-         join pg_catalog.jsonb_each(pg_catalog.to_jsonb(n)) a on a.key = b.key
-        where a.value is distinct from b.value
-          and b.key <> 'updated_at'
+       -- One pass over the new image, each value compared with the old
+       -- image's by key ("offset 0" builds the old image once per row).
+       select pg_catalog.jsonb_object_agg(a.key, i.old_image -> a.key) as before,
+              pg_catalog.jsonb_object_agg(a.key, a.value) as after
+         from (select pg_catalog.to_jsonb(o) as old_image offset 0) i
+        cross join pg_catalog.jsonb_each(pg_catalog.to_jsonb(n)) a
+        where a.key <> 'updated_at'
+          and a.value is distinct from i.old_image -> a.key
      ) d
      where d.before is not null;
   else
