@@ -12,6 +12,95 @@ select planner_private.protect('public.plan_item');
 select planner_private.protect('public.chat_session');
 select planner_private.protect('public.chat_message');
 
+-- Ids in the form the front end's schemas accept (Zod's z.uuid(): an RFC 9562
+-- UUID of version 1-8 and variant 10xx, or the nil and max UUIDs): a client
+-- may choose a row's id (supabase-js optimistic ids, idempotent upserts), but
+-- not one the generated Row schema would then reject. user_id is checked
+-- too: the owner's id comes from auth.users, whose ids GoTrue generates as
+-- version 4. Every other uuid column copies or references one of these.
+-- The text form of a uuid is canonical (lowercase, hyphenated), so fixed
+-- positions hold the version (15) and variant (20) digits.
+alter table public.vision add constraint vision_id_is_rfc_9562 check (
+  (substr(id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.vision add constraint vision_user_id_is_rfc_9562 check (
+  (substr(user_id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(user_id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or user_id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.cycle add constraint cycle_id_is_rfc_9562 check (
+  (substr(id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.cycle add constraint cycle_user_id_is_rfc_9562 check (
+  (substr(user_id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(user_id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or user_id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.goal add constraint goal_id_is_rfc_9562 check (
+  (substr(id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.goal add constraint goal_user_id_is_rfc_9562 check (
+  (substr(user_id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(user_id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or user_id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.task add constraint task_id_is_rfc_9562 check (
+  (substr(id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.task add constraint task_user_id_is_rfc_9562 check (
+  (substr(user_id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(user_id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or user_id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.weekly_plan add constraint weekly_plan_id_is_rfc_9562 check (
+  (substr(id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.weekly_plan add constraint weekly_plan_user_id_is_rfc_9562 check (
+  (substr(user_id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(user_id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or user_id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.plan_item add constraint plan_item_id_is_rfc_9562 check (
+  (substr(id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.plan_item add constraint plan_item_user_id_is_rfc_9562 check (
+  (substr(user_id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(user_id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or user_id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.chat_session add constraint chat_session_id_is_rfc_9562 check (
+  (substr(id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.chat_session add constraint chat_session_user_id_is_rfc_9562 check (
+  (substr(user_id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(user_id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or user_id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.chat_message add constraint chat_message_id_is_rfc_9562 check (
+  (substr(id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+alter table public.chat_message add constraint chat_message_user_id_is_rfc_9562 check (
+  (substr(user_id::text, 15, 1) in ('1', '2', '3', '4', '5', '6', '7', '8')
+   and substr(user_id::text, 20, 1) in ('8', '9', 'a', 'b'))
+  or user_id in ('00000000-0000-0000-0000-000000000000',
+         'ffffffff-ffff-ffff-ffff-ffffffffffff'));
+
 -- A column either has a default its own constraints accept, or none: Piccolo
 -- writes DEFAULT null / '' for required columns it cannot default. The
 -- tables are empty and no client exists yet.
