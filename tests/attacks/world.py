@@ -79,8 +79,17 @@ class User:
             "cycle": [c.id for c in cycles],
             "goal": [g for c in cycles for g in c.goal_ids.values()],
             "task": [t for c in cycles for t in c.task_ids],
-            "weekly_plan": [w for c in cycles for w in c.weekly_plan_ids.values()],
-            "plan_item": [p for c in cycles for p in c.plan_item_ids.values()],
+            # The locked weeks first (the property tests pick low indices).
+            "weekly_plan": [
+                c.weekly_plan_ids[w]
+                for c in cycles
+                for w in sorted(c.weekly_plan_ids, reverse=True)
+            ],
+            "plan_item": [
+                c.plan_item_ids[k]
+                for c in cycles
+                for k in sorted(c.plan_item_ids, reverse=True)
+            ],
             "chat_session": [self.chat_session_id],
             "chat_message": [self.user_message_id, self.assistant_message_id],
         }
