@@ -343,6 +343,14 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         for table in (t._meta.tablename for t in DOMAIN_TABLES)
         for column in ("id", "user_id")
     },
+    **{
+        f"{table}_{column}_is_rfc_9562": (
+            ValidationError,
+            f"the {column} of a {table} row must be an RFC 9562 UUID",
+        )
+        for table in (t._meta.tablename for t in DOMAIN_TABLES)
+        for column in ("id", "user_id")
+    },
 }
 
 # By SQLSTATE, for errors without a known constraint name.

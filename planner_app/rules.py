@@ -98,6 +98,11 @@ NOT_BLANK_COLUMNS: frozenset[str] = frozenset(
 )
 """Text columns that must hold at least one non-blank character."""
 
+RFC_9562_ID_COLUMNS: tuple[str, ...] = ("id", "user_id")
+"""Columns of every user-owned table that hold only RFC 9562 UUIDs (versions
+1-8, variant 10xx, or the nil and max UUIDs: what Zod's ``z.uuid()``
+accepts), checked by ``<table>_<column>_is_rfc_9562``."""
+
 JSON_MAX_BYTES: dict[str, int] = {
     "chat_session.context": 16_384,
     "chat_message.metadata": 16_384,

@@ -92,6 +92,9 @@ const timestamp = () => z.iso.datetime({ offset: true });
 /** Any UUID PostgreSQL stores, whatever its version. */
 const uuid = () => z.guid();
 
+/** An RFC 9562 UUID (or nil/max): the ids and owners of user-owned rows. */
+const rfcUuid = () => z.uuid();
+
 export const VisionStatus = z.enum(["active", "archived"]);
 export type VisionStatus = z.infer<typeof VisionStatus>;
 
@@ -114,8 +117,8 @@ export type AuditAction = z.infer<typeof AuditAction>;
  */
 export const VisionRow = z
   .strictObject({
-    id: uuid(),
-    user_id: uuid(),
+    id: rfcUuid(),
+    user_id: rfcUuid(),
     title: notBlank(200),
     statement: notBlank(5000),
     status: VisionStatus,
@@ -127,8 +130,8 @@ export type VisionRow = z.infer<typeof VisionRow>;
 
 export const VisionInsert = z
   .strictObject({
-    id: uuid().optional(),
-    user_id: uuid(),
+    id: rfcUuid().optional(),
+    user_id: rfcUuid(),
     title: notBlank(200),
     statement: notBlank(5000),
     status: VisionStatus.optional(),
@@ -151,8 +154,8 @@ export type VisionUpdate = z.infer<typeof VisionUpdate>;
  */
 export const CycleRow = z
   .strictObject({
-    id: uuid(),
-    user_id: uuid(),
+    id: rfcUuid(),
+    user_id: rfcUuid(),
     vision_id: uuid().nullable(),
     start_date: date("2000-01-01", "2199-12-31"),
     end_date: date(),
@@ -167,8 +170,8 @@ export type CycleRow = z.infer<typeof CycleRow>;
 
 export const CycleInsert = z
   .strictObject({
-    id: uuid().optional(),
-    user_id: uuid(),
+    id: rfcUuid().optional(),
+    user_id: rfcUuid(),
     vision_id: uuid().nullable().optional(),
     start_date: date("2000-01-01", "2199-12-31").optional(),
     /** Filled by a database trigger: leave it out. */
@@ -194,8 +197,8 @@ export type CycleUpdate = z.infer<typeof CycleUpdate>;
  */
 export const GoalRow = z
   .strictObject({
-    id: uuid(),
-    user_id: uuid(),
+    id: rfcUuid(),
+    user_id: rfcUuid(),
     cycle_id: uuid(),
     goal_type: GoalType,
     title: notBlank(200),
@@ -208,8 +211,8 @@ export type GoalRow = z.infer<typeof GoalRow>;
 
 export const GoalInsert = z
   .strictObject({
-    id: uuid().optional(),
-    user_id: uuid(),
+    id: rfcUuid().optional(),
+    user_id: rfcUuid(),
     cycle_id: uuid(),
     goal_type: GoalType,
     title: notBlank(200),
@@ -230,8 +233,8 @@ export type GoalUpdate = z.infer<typeof GoalUpdate>;
  */
 export const TaskRow = z
   .strictObject({
-    id: uuid(),
-    user_id: uuid(),
+    id: rfcUuid(),
+    user_id: rfcUuid(),
     goal_id: uuid(),
     cycle_id: uuid(),
     title: notBlank(200),
@@ -245,8 +248,8 @@ export type TaskRow = z.infer<typeof TaskRow>;
 
 export const TaskInsert = z
   .strictObject({
-    id: uuid().optional(),
-    user_id: uuid(),
+    id: rfcUuid().optional(),
+    user_id: rfcUuid(),
     goal_id: uuid(),
     /** Filled by a database trigger: leave it out. */
     cycle_id: uuid().optional().meta({ description: "Filled by a database trigger: leave it out." }),
@@ -271,8 +274,8 @@ export type TaskUpdate = z.infer<typeof TaskUpdate>;
  */
 export const WeeklyPlanRow = z
   .strictObject({
-    id: uuid(),
-    user_id: uuid(),
+    id: rfcUuid(),
+    user_id: rfcUuid(),
     cycle_id: uuid(),
     week_no: z.int().min(1).max(12),
     week_start_date: date(),
@@ -285,8 +288,8 @@ export type WeeklyPlanRow = z.infer<typeof WeeklyPlanRow>;
 
 export const WeeklyPlanInsert = z
   .strictObject({
-    id: uuid().optional(),
-    user_id: uuid(),
+    id: rfcUuid().optional(),
+    user_id: rfcUuid(),
     cycle_id: uuid(),
     week_no: z.int().min(1).max(12),
     /** Filled by a database trigger: leave it out. */
@@ -310,8 +313,8 @@ export type WeeklyPlanUpdate = z.infer<typeof WeeklyPlanUpdate>;
  */
 export const PlanItemRow = z
   .strictObject({
-    id: uuid(),
-    user_id: uuid(),
+    id: rfcUuid(),
+    user_id: rfcUuid(),
     weekly_plan_id: uuid(),
     task_id: uuid(),
     cycle_id: uuid(),
@@ -326,8 +329,8 @@ export type PlanItemRow = z.infer<typeof PlanItemRow>;
 
 export const PlanItemInsert = z
   .strictObject({
-    id: uuid().optional(),
-    user_id: uuid(),
+    id: rfcUuid().optional(),
+    user_id: rfcUuid(),
     weekly_plan_id: uuid(),
     task_id: uuid(),
     /** Filled by a database trigger: leave it out. */
@@ -351,8 +354,8 @@ export type PlanItemUpdate = z.infer<typeof PlanItemUpdate>;
  */
 export const ChatSessionRow = z
   .strictObject({
-    id: uuid(),
-    user_id: uuid(),
+    id: rfcUuid(),
+    user_id: rfcUuid(),
     cycle_id: uuid().nullable(),
     title: text(200).nullable(),
     context: jsonObject(16384),
@@ -364,8 +367,8 @@ export type ChatSessionRow = z.infer<typeof ChatSessionRow>;
 
 export const ChatSessionInsert = z
   .strictObject({
-    id: uuid().optional(),
-    user_id: uuid(),
+    id: rfcUuid().optional(),
+    user_id: rfcUuid(),
     cycle_id: uuid().nullable().optional(),
     title: text(200).nullable().optional(),
     context: jsonObject(16384).optional(),
@@ -385,8 +388,8 @@ export type ChatSessionUpdate = z.infer<typeof ChatSessionUpdate>;
  */
 export const ChatMessageRow = z
   .strictObject({
-    id: uuid(),
-    user_id: uuid(),
+    id: rfcUuid(),
+    user_id: rfcUuid(),
     session_id: uuid(),
     role: MessageRole,
     content: notBlank(32000),
@@ -399,8 +402,8 @@ export type ChatMessageRow = z.infer<typeof ChatMessageRow>;
 
 export const ChatMessageInsert = z
   .strictObject({
-    id: uuid().optional(),
-    user_id: uuid(),
+    id: rfcUuid().optional(),
+    user_id: rfcUuid(),
     session_id: uuid(),
     role: MessageRole,
     content: notBlank(32000),

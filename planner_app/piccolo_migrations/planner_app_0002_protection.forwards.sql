@@ -142,6 +142,22 @@ begin
 end
 $fn$;
 
+-- Ids in the form the front end's schemas accept (Zod's z.uuid()): an RFC
+-- 9562 UUID of version 1-8 and variant 10xx, or the nil and max UUIDs. A
+-- client may choose a row's id (supabase-js optimistic ids, idempotent
+-- upserts), but not one the generated Row schema would then reject. The
+-- text form of a uuid is canonical (lowercase, hyphenated), so fixed
+-- positions hold the version (15) and variant (20) digits. Inlined into the
+-- CHECKs that call it; it reveals nothing, so every role may execute it.
+create function planner_private.is_rfc_9562(p_id uuid) returns boolean
+  language sql
+  immutable
+  parallel safe
+  return (substr(p_id::text, 15, 1) between '1' and '8'
+          and substr(p_id::text, 20, 1) in ('8', '9', 'a', 'b'))
+      or p_id in ('00000000-0000-0000-0000-000000000000',
+                  'ffffffff-ffff-ffff-ffff-ffffffffffff');
+
 -- The one call that protects a table.
 create function planner_private.protect(p_table regclass) returns void
   language plpgsql
@@ -161,6 +177,13 @@ begin
   execute format(
     'grant select, insert, update, delete on table %s to authenticated, service_role',
     p_table);
+
+  -- id and user_id (GoTrue's ids are version 4) in the form the front end
+  -- reads; every other uuid column copies or references one of them.
+  execute format(
+    'alter table %s add constraint %I check (planner_private.is_rfc_9562(id)),'
+    ' add constraint %I check (planner_private.is_rfc_9562(user_id))',
+    p_table, name || '_id_is_rfc_9562', name || '_user_id_is_rfc_9562');
 
   -- Owner-only policies, one per command, as Supabase recommends:
   -- "to authenticated" and "(select auth.uid())" evaluated once per

@@ -1,3 +1,12 @@
+drop trigger chat_message_refuse_anothers_id on public.chat_message;
+drop trigger chat_session_refuse_anothers_id on public.chat_session;
+drop trigger plan_item_refuse_anothers_id on public.plan_item;
+drop trigger weekly_plan_refuse_anothers_id on public.weekly_plan;
+drop trigger task_refuse_anothers_id on public.task;
+drop trigger goal_refuse_anothers_id on public.goal;
+drop trigger cycle_refuse_anothers_id on public.cycle;
+drop trigger vision_refuse_anothers_id on public.vision;
+drop function planner_private.refuse_anothers_id();
 drop trigger plan_item_derive on public.plan_item;
 drop trigger weekly_plan_derive on public.weekly_plan;
 drop trigger task_derive on public.task;

@@ -297,6 +297,68 @@ create trigger plan_item_derive
   before insert or update of weekly_plan_id, cycle_id on public.plan_item
   for each row execute function planner_private.plan_item_derive();
 
+-- A client may choose a new row's id, and ids are unique across users, so an
+-- id another user's row holds can only be refused. It is refused the way
+-- any taken id is (23505 on <table>_pkey, the writer's own id in the
+-- detail), and before PostgreSQL would look at that row: an INSERT ... ON
+-- CONFLICT (id) DO UPDATE would otherwise lock the other user's row (and
+-- wait for their transaction) before row-level security refuses it, and a
+-- plain INSERT would wait while the other user updates that row. Read with
+-- the writer's snapshot, so it never waits. Only for writers under
+-- row-level security (the WHEN clause): service_role and the owner see
+-- every row anyway. Security definer: it must see the row the writer
+-- cannot.
+create function planner_private.refuse_anothers_id() returns trigger
+  language plpgsql
+  security definer
+  set search_path = ''
+as $fn$
+declare
+  taken boolean;
+begin
+  execute format(
+    'select exists (select from %I.%I where id = $1 and user_id <> $2)',
+    tg_table_schema, tg_table_name)
+    into taken using new.id, new.user_id;
+  if taken then
+    raise exception using
+      errcode = 'unique_violation',
+      message = format('duplicate key value violates unique constraint "%s_pkey"',
+                       tg_table_name),
+      detail = format('Key (id)=(%s) already exists.', new.id),
+      constraint = tg_table_name || '_pkey',
+      schema = tg_table_schema,
+      table = tg_table_name;
+  end if;
+  return new;
+end
+$fn$;
+
+create trigger vision_refuse_anothers_id before insert on public.vision
+  for each row when (pg_catalog.row_security_active('public.vision'::pg_catalog.regclass))
+  execute function planner_private.refuse_anothers_id();
+create trigger cycle_refuse_anothers_id before insert on public.cycle
+  for each row when (pg_catalog.row_security_active('public.cycle'::pg_catalog.regclass))
+  execute function planner_private.refuse_anothers_id();
+create trigger goal_refuse_anothers_id before insert on public.goal
+  for each row when (pg_catalog.row_security_active('public.goal'::pg_catalog.regclass))
+  execute function planner_private.refuse_anothers_id();
+create trigger task_refuse_anothers_id before insert on public.task
+  for each row when (pg_catalog.row_security_active('public.task'::pg_catalog.regclass))
+  execute function planner_private.refuse_anothers_id();
+create trigger weekly_plan_refuse_anothers_id before insert on public.weekly_plan
+  for each row when (pg_catalog.row_security_active('public.weekly_plan'::pg_catalog.regclass))
+  execute function planner_private.refuse_anothers_id();
+create trigger plan_item_refuse_anothers_id before insert on public.plan_item
+  for each row when (pg_catalog.row_security_active('public.plan_item'::pg_catalog.regclass))
+  execute function planner_private.refuse_anothers_id();
+create trigger chat_session_refuse_anothers_id before insert on public.chat_session
+  for each row when (pg_catalog.row_security_active('public.chat_session'::pg_catalog.regclass))
+  execute function planner_private.refuse_anothers_id();
+create trigger chat_message_refuse_anothers_id before insert on public.chat_message
+  for each row when (pg_catalog.row_security_active('public.chat_message'::pg_catalog.regclass))
+  execute function planner_private.refuse_anothers_id();
+
 -- Trigger functions are not an API: nobody calls them directly.
 -- raise_missing_parent keeps EXECUTE for every role: the triggers call it
 -- as the writing role, and it only raises what it is given.
@@ -306,3 +368,4 @@ revoke all on function planner_private.goal_check_cycle() from public, anon, aut
 revoke all on function planner_private.task_derive() from public, anon, authenticated, service_role;
 revoke all on function planner_private.weekly_plan_derive() from public, anon, authenticated, service_role;
 revoke all on function planner_private.plan_item_derive() from public, anon, authenticated, service_role;
+revoke all on function planner_private.refuse_anothers_id() from public, anon, authenticated, service_role;

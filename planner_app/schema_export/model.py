@@ -33,6 +33,7 @@ from typing import Any
 from piccolo.table import Table
 
 from planner_app import rules
+from planner_app.tables import DOMAIN_TABLES
 from planner_app.schema_export.catalog import CatalogTable, ForeignKey
 from planner_app.schema_export.shared import SchemaExportError, snake
 from planner_app.tables import TABLES
@@ -70,6 +71,8 @@ class Column:
     date_max: date | None = None
     foreign_key: bool = False
     unique_keys: list[str] = field(default_factory=list)
+    rfc_9562: bool = False
+    """Only RFC 9562 UUIDs (``z.uuid()``); other uuid columns take any UUID."""
 
     @property
     def enum_values(self) -> tuple[str, ...] | None:
@@ -250,6 +253,8 @@ def _table_schema(table: type[Table], catalog: dict[str, CatalogTable]) -> Table
             max_chars=rules.TEXT_MAX_CHARS.get(key),
             not_blank=key in rules.NOT_BLANK_COLUMNS,
             json_max_bytes=rules.JSON_MAX_BYTES.get(key),
+            rfc_9562=table in DOMAIN_TABLES
+            and column_name in rules.RFC_9562_ID_COLUMNS,
         )
         if column.max_chars is None and found.sql_type == "varchar" and not column.enum:
             column.max_chars = found.max_length
@@ -277,6 +282,7 @@ def _described_by_rules(column: Column) -> bool:
         or column.max_chars is not None
         or column.json_object
         or column.date_min is not None
+        or column.rfc_9562
     )
 
 

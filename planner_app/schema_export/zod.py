@@ -15,7 +15,9 @@ The rules' front-end form:
 - JSON objects measured by ``jsonbTextBytes``, the size of PostgreSQL's
   ``jsonb::text``, declared to the JSON Schema as ``x-jsonb-max-bytes``;
 - the date range as ``formatMinimum`` / ``formatMaximum`` (ajv-formats);
-- ids as ``z.guid()``: any UUID PostgreSQL stores, whatever its version.
+- ids and owners of user-owned rows as ``z.uuid()`` (the database accepts
+  only RFC 9562 UUIDs there, ``rules.RFC_9562_ID_COLUMNS``); other uuid
+  columns as ``z.guid()``: any UUID PostgreSQL stores.
 """
 
 from __future__ import annotations
@@ -136,6 +138,9 @@ const timestamp = () => z.iso.datetime({ offset: true });
 
 /** Any UUID PostgreSQL stores, whatever its version. */
 const uuid = () => z.guid();
+
+/** An RFC 9562 UUID (or nil/max): the ids and owners of user-owned rows. */
+const rfcUuid = () => z.uuid();
 """
 
 
@@ -145,7 +150,7 @@ def zod_type(column: Column) -> str:
     if column.enum_name:
         return column.enum_name
     if sql_type == "uuid":
-        return "uuid()"
+        return "rfcUuid()" if column.rfc_9562 else "uuid()"
     if sql_type == "timestamptz":
         return "timestamp()"
     if sql_type == "date":
