@@ -129,10 +129,15 @@ function rejectBadObjects(exported: Record<string, Json[]>): void {
   const { status: _status, ...withoutStatus } = vision;
   expectRejected("a missing column", "VisionRow", withoutStatus);
 
-  // What the database stores, the Row schemas accept: any UUID (not only
-  // RFC 9562 versions), text as long as its limit in code points.
+  // What the database stores, the Row schemas accept, and no more: ids and
+  // owners are RFC 9562 UUIDs (the database checks it too), other uuid
+  // columns any UUID; text as long as its limit in code points.
   const anyUuid = "11111111-1111-1111-1111-111111111111";
-  expectAccepted("a UUID of no RFC version", "VisionRow", { ...vision, id: anyUuid });
+  expectRejected("an id of no RFC version", "VisionRow", { ...vision, id: anyUuid });
+  expectAccepted("a session reference of no RFC version", "ChatSessionRow", {
+    ...session,
+    cycle_id: anyUuid,
+  });
   expectAccepted("200 emoji as a title", "VisionRow", { ...vision, title: "😀".repeat(200) });
   expectRejected("a title of 201 characters", "VisionRow", {
     ...vision,

@@ -33,10 +33,9 @@ from typing import Any
 from piccolo.table import Table
 
 from planner_app import rules
-from planner_app.tables import DOMAIN_TABLES
 from planner_app.schema_export.catalog import CatalogTable, ForeignKey
 from planner_app.schema_export.shared import SchemaExportError, snake
-from planner_app.tables import TABLES
+from planner_app.tables import DOMAIN_TABLES, TABLES
 
 READ_ONLY_TABLES = frozenset({"audit_log"})
 """Tables the front end only reads: written by the audit trigger alone."""
