@@ -461,11 +461,11 @@ async def test_authenticated_may_enforce_the_lock_but_never_lift_it(
             )
             is None
         )
-        locked_at = await db.fetchval(
-            "select locked_at from cycle where id = $1", owner.cycle_id
+        row = await db.fetchrow(
+            "select lock_enforced, locked_at from cycle where id = $1", owner.cycle_id
         )
-        assert locked_at is not None
-        before = await snapshot(db)
+        assert row["lock_enforced"] is True and row["locked_at"] is not None
+        before = await snapshot(db, [owner.user_id])
         error = await attempt_as(
             db,
             "authenticated",
@@ -477,7 +477,7 @@ async def test_authenticated_may_enforce_the_lock_but_never_lift_it(
         assert error.sqlstate == "42501"
         assert error.constraint_name == "cycle_lock_one_way"
         assert "may not lift the lock" in str(error)
-        assert await snapshot(db) == before
+        assert await snapshot(db, [owner.user_id]) == before
 
 
 async def test_service_role_may_lift_the_lock(

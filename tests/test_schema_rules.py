@@ -74,6 +74,7 @@ async def test_owner_must_be_an_auth_user(db, table):
             uuid.uuid4(),
             sqlstate="23503",
             constraint="vision_user_id_fkey",
+            owners=[owner.user_id],
         )
 
 
