@@ -688,10 +688,9 @@ select (select count(*) from pg_proc
 
 
 async def test_lock_migration_rolls_back_completely(
-    fresh_database: Callable[[], Awaitable[str]],
+    fresh_database: Callable[..., Awaitable[str]],
 ) -> None:
-    url = await fresh_database()
-    assert run_cli("migrations", "forwards", "all", database_url=url).returncode == 0
+    url = await fresh_database(migrated=True)
     conn = await asyncpg.connect(url)
     try:
         assert await conn.fetchval(LOCK_OBJECTS) == 10

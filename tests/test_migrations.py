@@ -111,10 +111,9 @@ async def test_failed_migration_leaves_nothing_half_applied(fresh_database):
 
 
 async def test_backwards_one_step_then_forwards_restores_the_schema(fresh_database):
-    url = await fresh_database()
+    url = await fresh_database(migrated=True)
     conn = await asyncpg.connect(url)
     try:
-        assert run_cli(*FORWARDS, database_url=url).returncode == 0
         full = await schema_fingerprint(conn)
         applied = await applied_migrations(conn)
 

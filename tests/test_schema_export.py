@@ -61,9 +61,7 @@ def test_check_names_the_stale_artifact_and_writes_nothing(
 async def test_a_table_change_without_regenerating_fails_the_check(
     fresh_database: Any,
 ) -> None:
-    url = await fresh_database()
-    migrated = run_cli("migrations", "forwards", "all", database_url=url)
-    assert migrated.returncode == 0, migrated.stderr
+    url = await fresh_database(migrated=True)
     assert export_schema("--check", database_url=url).returncode == 0
 
     conn = await asyncpg.connect(url)

@@ -58,12 +58,11 @@ def migrate(url: str, *args: str) -> None:
 
 
 async def test_rolling_back_audit_and_rls_leaves_nothing_of_theirs(
-    fresh_database: Callable[[], Awaitable[str]],
+    fresh_database: Callable[..., Awaitable[str]],
 ) -> None:
-    url = await fresh_database()
+    url = await fresh_database(migrated=True)
     conn = await asyncpg.connect(url)
     try:
-        migrate(url, "forwards", "all")
         migrated = await security_state(conn)
 
         migrate(url, "backwards", "planner_app", AUDIT_MIGRATION, "--auto_agree")

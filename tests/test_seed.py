@@ -225,9 +225,7 @@ async def test_a_second_run_duplicates_nothing_and_more_users_keep_the_first(db)
 async def test_same_seed_gives_identical_rows_in_two_fresh_databases(fresh_database):
     results = []
     for _ in range(2):
-        url = await fresh_database()
-        migrated = run_cli("migrations", "forwards", "all", database_url=url)
-        assert migrated.returncode == 0, migrated.stderr
+        url = await fresh_database(migrated=True)
         seeded = run_cli(
             "planner_app",
             "seed",
