@@ -109,6 +109,7 @@ async def test_set_quota_in_week_7_works_while_lock_is_not_enforced(
         db, user_id=owner.user_id, plan_item_id=owner.plan_item(7), quota=6
     )
     assert item.quota == 6
+    assert await db.fetchval("select quota from plan_item where id = $1", item.id) == 6
 
 
 async def test_set_quota_below_zero_raises_validation_error(
@@ -167,6 +168,10 @@ async def test_record_progress_works_in_locked_weeks(
         db, user_id=locked.user_id, plan_item_id=item.id, notes=None
     )
     assert (item.completed_count, item.notes) == (3, None)
+    row = await db.fetchrow(
+        "select completed_count, notes, quota from plan_item where id = $1", item.id
+    )
+    assert tuple(row) == (3, None, 3)
 
 
 async def test_record_negative_progress_raises_validation_error(
@@ -239,6 +244,11 @@ async def test_add_plan_item_to_weeks_1_to_6_uses_the_default_quota(
         4,
         locked.cycle_id,
     )
+    row = await db.fetchrow(
+        "select weekly_plan_id, task_id, quota, cycle_id from plan_item where id = $1",
+        item.id,
+    )
+    assert tuple(row) == (locked.weekly_plan_ids[week_no], task_id, 4, locked.cycle_id)
 
 
 async def test_add_the_same_task_twice_to_a_week_raises_duplicate_error(
@@ -404,10 +414,14 @@ async def test_lift_lock_as_table_owner_reopens_weeks_7_to_12(
     db: asyncpg.Connection, locked: Owner
 ) -> None:
     await services.lift_lock(db, cycle_id=locked.cycle_id)
+    assert not await db.fetchval(
+        "select lock_enforced from cycle where id = $1", locked.cycle_id
+    )
     item = await services.set_quota(
         db, user_id=locked.user_id, plan_item_id=locked.plan_item(9), quota=1
     )
     assert item.quota == 1
+    assert await db.fetchval("select quota from plan_item where id = $1", item.id) == 1
 
 
 async def test_services_share_the_callers_transaction(
