@@ -8,13 +8,12 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
 import pytest
 
-from tests.roles import API_ROLES, acting_as, rejected_as
+from tests.roles import API_ROLES, acting_as, rejected_as, rolled_back
 from tests.support import DOMAIN_TABLES, Owner, build_owner, snapshot
 
 APPEND_ONLY = "23001"
@@ -27,17 +26,6 @@ async def owner(migrated: str) -> AsyncIterator[Owner]:
         yield await build_owner(conn)
     finally:
         await conn.close()
-
-
-@asynccontextmanager
-async def rolled_back(conn: asyncpg.Connection) -> AsyncIterator[asyncpg.Connection]:
-    """A transaction as the table owner, always rolled back."""
-    transaction = conn.transaction()
-    await transaction.start()
-    try:
-        yield conn
-    finally:
-        await transaction.rollback()
 
 
 def row_id(owner: Owner, table: str) -> uuid.UUID:
