@@ -106,9 +106,10 @@ def server_url(pytestconfig: pytest.Config) -> str:
 @pytest.fixture(scope="session")
 async def template_database(server_url: str) -> str:
     """
-    The name of a database migrated by the real CLI (``piccolo migrations
-    forwards all``) that is never connected to again: every migrated
-    database of the run is a copy of it.
+    The name of a database migrated from empty by the real CLI (``piccolo
+    migrations forwards all``) that is never connected to again: every
+    migrated database of the run is a copy of it, and the tests of what
+    ``forwards`` builds read such a copy.
     """
     url = await _create_database(server_url, TEMPLATE_DB)
     result = run_cli("migrations", "forwards", "all", database_url=url)
@@ -192,11 +193,13 @@ def unused_port() -> int:
 async def seeded_database(server_url: str, template_database: str) -> str:
     """
     A migrated database of its own (a copy of the template) filled by the
-    real CLI (``piccolo planner_app seed``), shared by the tests that only
-    read it.
+    seed (three users), shared by the tests that only read it. The seed
+    command itself is tested in ``test_seed.py``.
     """
+    from seeds import seed
+
     name = f"{RUN_PREFIX}_seeded"
     url = await _create_database(server_url, name, template=template_database)
-    result = run_cli("planner_app", "seed", "--users=3", database_url=url)
-    assert result.returncode == 0, result.stderr
+    report = await seed(url, users=3)
+    assert report.users_created == 3
     return url
