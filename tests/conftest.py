@@ -1,8 +1,11 @@
 """
-Every test run gets its own throwaway database on a real PostgreSQL server:
+Every test run gets its own throwaway databases on a real PostgreSQL server:
 the server of ``DATABASE_URL`` when it is set, otherwise the project's
-embedded PostgreSQL. The database is migrated with the real CLI
-(``piccolo migrations forwards all``) and dropped when the run ends.
+embedded PostgreSQL. A template database is migrated once with the real CLI
+(``piccolo migrations forwards all``); the run's database, and any other
+migrated database a test asks for, is a copy of it (``CREATE DATABASE ...
+TEMPLATE``). Tests of migrating itself start from empty databases. All are
+dropped when the run ends.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ import asyncpg
 import pytest
 
 from planner_app.database import (
-    database_name,
     embedded_server_url,
     validate_database_url,
     with_database,
@@ -24,6 +26,11 @@ from planner_app.database import (
 from tests.support import run_cli
 
 RUN_PREFIX = f"planner_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+TEMPLATE_DB = f"{RUN_PREFIX}_template"
+MAIN_DB = f"{RUN_PREFIX}_main"
+# Every database the run creates, dropped together when it ends: each DROP
+# DATABASE waits for a checkpoint, and concurrent drops share one.
+CREATED: list[str] = []
 
 
 def _server_url() -> str:
@@ -33,27 +40,41 @@ def _server_url() -> str:
     return embedded_server_url("postgres")
 
 
-async def _create_database(server_url: str, name: str) -> None:
+async def _create_database(
+    server_url: str, name: str, template: str | None = None
+) -> str:
+    """
+    Create ``name``, empty or as a copy of ``template``; return its URL.
+    A throwaway database needs no durability: its commits do not wait for
+    the disk (visibility and locking are the same).
+    """
     conn = await asyncpg.connect(with_database(server_url, "postgres"))
     try:
-        await conn.execute(f'create database "{name}"')
+        copy_of = f' template "{template}"' if template else ""
+        CREATED.append(name)
+        await conn.execute(f'create database "{name}"{copy_of}')
+        await conn.execute(f'alter database "{name}" set synchronous_commit = off')
     finally:
         await conn.close()
+    return with_database(server_url, name)
 
 
-async def _drop_database(server_url: str, name: str) -> None:
-    conn = await asyncpg.connect(with_database(server_url, "postgres"))
-    try:
-        await conn.execute(f'drop database if exists "{name}" with (force)')
-    finally:
-        await conn.close()
+async def _drop_databases(server_url: str, names: list[str]) -> None:
+    async def drop(name: str) -> None:
+        conn = await asyncpg.connect(with_database(server_url, "postgres"))
+        try:
+            await conn.execute(f'drop database if exists "{name}" with (force)')
+        finally:
+            await conn.close()
+
+    for start in range(0, len(names), 10):
+        await asyncio.gather(*(drop(name) for name in names[start : start + 10]))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     engine = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded"
     server_url = _server_url()
-    test_db = f"{RUN_PREFIX}_main"
-    asyncio.run(_create_database(server_url, test_db))
+    test_db = MAIN_DB
     config.planner_engine = engine  # type: ignore[attr-defined]
     config.planner_server_url = server_url  # type: ignore[attr-defined]
     config.planner_test_db = test_db  # type: ignore[attr-defined]
@@ -66,7 +87,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     server_url = getattr(config, "planner_server_url", None)
     if server_url:
-        asyncio.run(_drop_database(server_url, config.planner_test_db))
+        asyncio.run(_drop_databases(server_url, CREATED))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -83,16 +104,38 @@ def server_url(pytestconfig: pytest.Config) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
-    """The URL of this run's migrated database."""
-    return os.environ["DATABASE_URL"]
+async def template_database(server_url: str) -> str:
+    """
+    The name of a database migrated from empty by the real CLI (``piccolo
+    migrations forwards all``) that is never connected to again: every
+    migrated database of the run is a copy of it, and the tests of what
+    ``forwards`` builds read such a copy.
+    """
+    url = await _create_database(server_url, TEMPLATE_DB)
+    result = run_cli("migrations", "forwards", "all", database_url=url)
+    assert result.returncode == 0, result.stderr + result.stdout
+    conn = await asyncpg.connect(server_url)
+    try:
+        # A copy needs a template nobody is connected to.
+        await conn.execute(
+            f'alter database "{TEMPLATE_DB}" with allow_connections false'
+        )
+    finally:
+        await conn.close()
+    return TEMPLATE_DB
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_url: str, template_database: str) -> str:
+    """The URL of this run's migrated database (``DATABASE_URL`` of the run)."""
+    url = await _create_database(server_url, MAIN_DB, template=template_database)
+    assert url == os.environ["DATABASE_URL"]
+    return url
 
 
 @pytest.fixture(scope="session")
 def migrated(database_url: str) -> str:
-    """Apply every migration to this run's database with the real CLI."""
-    result = run_cli("migrations", "forwards", "all", database_url=database_url)
-    assert result.returncode == 0, result.stderr + result.stdout
+    """This run's database, migrated (a copy of the template)."""
     return database_url
 
 
@@ -107,29 +150,21 @@ async def db(migrated: str) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
-async def fresh_database(
-    server_url: str,
-) -> AsyncIterator[Callable[[], Awaitable[str]]]:
+def fresh_database(
+    server_url: str, template_database: str
+) -> Callable[..., Awaitable[str]]:
     """
-    A factory of empty databases on the test server; each is dropped after
-    the test. Returns the new database's URL.
+    A factory of databases on the test server, dropped when the run ends:
+    ``await fresh_database()`` is empty, ``await fresh_database(migrated=True)``
+    is a copy of the migrated template. Returns the new database's URL.
     """
-    created: list[str] = []
 
-    async def create() -> str:
-        name = f"{RUN_PREFIX}_{len(created) + 1}_{uuid.uuid4().hex[:4]}"
-        await _create_database(server_url, name)
-        created.append(name)
-        return with_database(server_url, name)
+    async def create(*, migrated: bool = False) -> str:
+        name = f"{RUN_PREFIX}_{len(CREATED) + 1}_{uuid.uuid4().hex[:4]}"
+        template = template_database if migrated else None
+        return await _create_database(server_url, name, template=template)
 
-    yield create
-    for name in created:
-        await _drop_database(server_url, name)
-
-
-@pytest.fixture(scope="session")
-def test_database_name(database_url: str) -> str:
-    return database_name(database_url)
+    return create
 
 
 @pytest.fixture
@@ -155,22 +190,16 @@ def unused_port() -> int:
 
 
 @pytest.fixture(scope="session")
-async def seeded_database(server_url: str) -> AsyncIterator[str]:
+async def seeded_database(server_url: str, template_database: str) -> str:
     """
-    A database of its own, migrated and filled by the real CLI
-    (``piccolo migrations forwards all`` then ``piccolo planner_app seed``),
-    shared by the tests that only read it.
+    A migrated database of its own (a copy of the template) filled by the
+    seed (three users), shared by the tests that only read it. The seed
+    command itself is tested in ``test_seed.py``.
     """
+    from seeds import seed
+
     name = f"{RUN_PREFIX}_seeded"
-    await _create_database(server_url, name)
-    url = with_database(server_url, name)
-    try:
-        for command in (
-            ("migrations", "forwards", "all"),
-            ("planner_app", "seed", "--users=3"),
-        ):
-            result = run_cli(*command, database_url=url)
-            assert result.returncode == 0, result.stderr
-        yield url
-    finally:
-        await _drop_database(server_url, name)
+    url = await _create_database(server_url, name, template=template_database)
+    report = await seed(url, users=3)
+    assert report.users_created == 3
+    return url

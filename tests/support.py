@@ -1,7 +1,7 @@
 """
 Helpers the tests share: running the real CLI, building owner data,
-snapshotting the database and asserting that a rejected write changed
-nothing.
+snapshotting the rows a write could touch and asserting that a rejected
+write changed nothing.
 """
 
 from __future__ import annotations
@@ -10,28 +10,26 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 
+from planner_app import tables
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PICCOLO = str(Path(sys.executable).with_name("piccolo"))
 
-# The eight domain tables (each row has an owner), in domain order.
-DOMAIN_TABLES = (
-    "vision",
-    "cycle",
-    "goal",
-    "task",
-    "weekly_plan",
-    "plan_item",
-    "chat_session",
-    "chat_message",
-)
-PLANNER_TABLES = (*DOMAIN_TABLES, "audit_log")
+# The tables of the model (planner_app/tables.py), in domain order: the
+# domain tables (each row has an owner), then audit_log.
+DOMAIN_TABLES = tuple(table._meta.tablename for table in tables.DOMAIN_TABLES)
+PLANNER_TABLES = tuple(table._meta.tablename for table in tables.TABLES)
+# Every planner row belongs to a row of this table (its owner).
+USERS_TABLE = "auth.users"
+SNAPSHOT_TABLES = (USERS_TABLE, *PLANNER_TABLES)
 
 
 def run_cli(
@@ -60,13 +58,85 @@ def run_cli(
     )
 
 
-async def snapshot(conn: asyncpg.Connection) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every planner table (and auth.users), in a stable order."""
-    result: dict[str, list[tuple[Any, ...]]] = {}
-    for table in (*PLANNER_TABLES, "auth.users"):
-        rows = await conn.fetch(f"select * from {table}")
-        result[table] = sorted((tuple(r) for r in rows), key=repr)
-    return result
+@dataclass(frozen=True)
+class Snapshot:
+    """
+    What a write must leave as it was: the row count of every table, and
+    every row of the users in ``owners`` (their ``auth.users`` row and each
+    row whose ``user_id`` is theirs, ``audit_log`` included), in key order.
+    ``owners`` is ``None`` when ``rows`` holds every row of every table.
+    """
+
+    owners: frozenset[uuid.UUID] | None
+    counts: dict[str, int]
+    rows: dict[str, list[tuple[Any, ...]]]
+
+
+async def row_counts(conn: asyncpg.Connection) -> dict[str, int]:
+    """The number of rows of every table a snapshot covers, in one query."""
+    counts = ", ".join(
+        f'(select count(*) from {table}) as "{table}"' for table in SNAPSHOT_TABLES
+    )
+    return dict(await conn.fetchrow(f"select {counts}"))
+
+
+async def snapshot(
+    conn: asyncpg.Connection, owners: Iterable[uuid.UUID] | None = None
+) -> Snapshot:
+    """
+    The rows of ``owners`` and the row count of every table (see
+    :class:`Snapshot`). Compare two snapshots to prove a write changed
+    nothing: a row inserted or deleted anywhere changes a count, a row of
+    the owners changed in any way changes ``rows``.
+
+    :param owners:
+        The users whose rows the write could touch. Every one must be a
+        user, and an empty scope must be asked for explicitly (``()``):
+        then only the counts are compared. ``None`` takes every row of every
+        table, which is slow once the shared database has filled up.
+    """
+    counts = await row_counts(conn)
+    if owners is None:
+        rows = {
+            table: [
+                tuple(r) for r in await conn.fetch(f"select * from {table} order by id")
+            ]
+            for table in SNAPSHOT_TABLES
+        }
+        return Snapshot(None, counts, rows)
+    scope = frozenset(owners)
+    users = await conn.fetch(
+        f"select * from {USERS_TABLE} where id = any($1::uuid[]) order by id",
+        list(scope),
+    )
+    missing = scope - {user["id"] for user in users}
+    assert not missing, f"the snapshot scope names users that do not exist: {missing}"
+    rows = {USERS_TABLE: [tuple(user) for user in users]}
+    for table in PLANNER_TABLES:
+        found = await conn.fetch(
+            f"select * from {table} where user_id = any($1::uuid[]) order by id",
+            list(scope),
+        )
+        rows[table] = [tuple(r) for r in found]
+    return Snapshot(scope, counts, rows)
+
+
+async def owners_of(conn: asyncpg.Connection, values: Iterable[Any]) -> set[uuid.UUID]:
+    """
+    The users among ``values`` and the owners of the rows whose ids are
+    among them (other values are ignored).
+    """
+    ids = [value for value in values if isinstance(value, uuid.UUID)]
+    if not ids:
+        return set()
+    union = " union ".join(
+        [f"select id from {USERS_TABLE} where id = any($1::uuid[])"]
+        + [
+            f"select user_id from {table} where id = any($1::uuid[])"
+            for table in DOMAIN_TABLES
+        ]
+    )
+    return {row[0] for row in await conn.fetch(union, ids)}
 
 
 async def assert_rejected(
@@ -75,12 +145,21 @@ async def assert_rejected(
     *args: Any,
     sqlstate: str,
     constraint: str | None = None,
+    owners: Iterable[uuid.UUID] | None = None,
 ) -> asyncpg.PostgresError:
     """
     Run ``sql`` and check that the database rejects it with ``sqlstate`` (and
-    ``constraint``), leaving every planner table exactly as it was.
+    ``constraint``), leaving the database as it was (:func:`snapshot`).
+
+    :param owners:
+        The users whose rows the write could touch. By default the users
+        among ``args`` and the owners of the rows whose ids are among them;
+        when there are none, every row of every table is compared.
     """
-    before = await snapshot(conn)
+    scope = await owners_of(conn, args) if owners is None else set(owners)
+    if owners is None and not scope:
+        scope = None
+    before = await snapshot(conn, scope)
     try:
         # A savepoint when the caller holds a transaction, so the snapshot
         # below can still read.
@@ -96,7 +175,9 @@ async def assert_rejected(
             rejected.constraint_name,
             str(rejected),
         )
-    assert await snapshot(conn) == before, "a rejected write changed the database"
+    assert await snapshot(conn, scope) == before, (
+        "a rejected write changed the database"
+    )
     return rejected
 
 
@@ -155,46 +236,49 @@ async def build_owner(
         vision_id,
         start,
     )
-    goal_ids: dict[str, uuid.UUID] = {}
-    task_ids: list[uuid.UUID] = []
-    for goal_type in ("professional", "personal"):
-        goal_id = await conn.fetchval(
-            "insert into goal (user_id, cycle_id, goal_type, title) "
-            "values ($1, $2, $3, $4) returning id",
-            user_id,
-            cycle_id,
-            goal_type,
-            f"{goal_type} goal",
-        )
-        goal_ids[goal_type] = goal_id
-        task_ids.append(
-            await conn.fetchval(
-                "insert into task (user_id, goal_id, title, default_quota) "
-                "values ($1, $2, $3, 3) returning id",
-                user_id,
-                goal_id,
-                f"{goal_type} task",
-            )
-        )
-    weekly_plan_ids: dict[int, uuid.UUID] = {}
-    for week_no in range(1, 13):
-        weekly_plan_ids[week_no] = await conn.fetchval(
-            "insert into weekly_plan (user_id, cycle_id, week_no) "
-            "values ($1, $2, $3) returning id",
-            user_id,
-            cycle_id,
-            week_no,
-        )
+    goal_types = ["professional", "personal"]
+    goals = await conn.fetch(
+        "insert into goal (user_id, cycle_id, goal_type, title) "
+        "select $1, $2, goal_type, goal_type || ' goal' "
+        "from unnest($3::text[]) as goal_type returning id, goal_type",
+        user_id,
+        cycle_id,
+        goal_types,
+    )
+    goal_ids = {row["goal_type"]: row["id"] for row in goals}
+    tasks = await conn.fetch(
+        "insert into task (user_id, goal_id, title, default_quota) "
+        "select $1, goal_id, goal_type || ' task', 3 "
+        "from unnest($2::uuid[], $3::text[]) as g (goal_id, goal_type) "
+        "returning id, goal_id",
+        user_id,
+        [goal_ids[goal_type] for goal_type in goal_types],
+        goal_types,
+    )
+    task_of_goal = {row["goal_id"]: row["id"] for row in tasks}
+    task_ids = [task_of_goal[goal_ids[goal_type]] for goal_type in goal_types]
+    weeks = await conn.fetch(
+        "insert into weekly_plan (user_id, cycle_id, week_no) "
+        "select $1, $2, week_no from generate_series(1, 12) as week_no "
+        "returning id, week_no",
+        user_id,
+        cycle_id,
+    )
+    weekly_plan_ids = {row["week_no"]: row["id"] for row in weeks}
     owner = Owner(user_id, vision_id, cycle_id, goal_ids, task_ids, weekly_plan_ids)
-    for week_no, weekly_plan_id in weekly_plan_ids.items():
-        for task_id in task_ids:
-            owner.plan_item_ids[(week_no, task_id)] = await conn.fetchval(
-                "insert into plan_item (user_id, weekly_plan_id, task_id, quota) "
-                "values ($1, $2, $3, 3) returning id",
-                user_id,
-                weekly_plan_id,
-                task_id,
-            )
+    week_of_plan = {row["id"]: row["week_no"] for row in weeks}
+    items = await conn.fetch(
+        "insert into plan_item (user_id, weekly_plan_id, task_id, quota) "
+        "select $1, weekly_plan_id, task_id, 3 "
+        "from unnest($2::uuid[]) as weekly_plan_id, unnest($3::uuid[]) as task_id "
+        "returning id, weekly_plan_id, task_id",
+        user_id,
+        [weekly_plan_ids[week_no] for week_no in range(1, 13)],
+        task_ids,
+    )
+    for row in items:
+        week_no = week_of_plan[row["weekly_plan_id"]]
+        owner.plan_item_ids[(week_no, row["task_id"])] = row["id"]
     owner.chat_session_id = await conn.fetchval(
         "insert into chat_session (user_id, cycle_id, title) "
         "values ($1, $2, 'Week 1 check-in') returning id",
@@ -212,10 +296,6 @@ async def build_owner(
             "update cycle set lock_enforced = true where id = $1", cycle_id
         )
     return owner
-
-
-def later(days: int, start: date = date(2026, 9, 7)) -> date:
-    return start + timedelta(days=days)
 
 
 # A one-column change an end user may make to a row of each domain table.

@@ -166,18 +166,18 @@ async def test_a_user_reads_only_their_own_rows(client, a, b, table):
 async def test_a_user_cannot_change_or_delete_another_users_row(
     client, db, a, b, table
 ):
-    before = await snapshot(db)
+    before = await snapshot(db, (a.user_id, b.user_id))
     row = f"/api/{table}/{owned_ids(b)[table]}/"
     headers = as_user(a.user_id)
     problem(
         await client.patch(row, json={"user_id": str(a.user_id)}, headers=headers), 404
     )
     problem(await client.delete(row, headers=headers), 404)
-    assert await snapshot(db) == before
+    assert await snapshot(db, (a.user_id, b.user_id)) == before
 
 
 async def test_a_user_cannot_create_a_row_for_another_user(client, db, a, b):
-    before = await snapshot(db)
+    before = await snapshot(db, (a.user_id, b.user_id))
     response = await client.post(
         "/api/vision/",
         json={
@@ -189,7 +189,7 @@ async def test_a_user_cannot_create_a_row_for_another_user(client, db, a, b):
         headers=as_user(a.user_id),
     )
     assert problem(response, 403)["code"] == "42501"
-    assert await snapshot(db) == before
+    assert await snapshot(db, (a.user_id, b.user_id)) == before
 
 
 async def test_a_created_row_belongs_to_the_caller_when_user_id_is_left_out(
@@ -250,7 +250,7 @@ async def test_a_created_row_belongs_to_the_caller_when_user_id_is_left_out(
 async def test_a_reference_to_another_users_row_is_refused_like_a_missing_one(
     client, db, a, b, table, body
 ):
-    before = await snapshot(db)
+    before = await snapshot(db, (a.user_id, b.user_id))
     headers = as_user(a.user_id)
     foreign = await client.post(f"/api/{table}/", json=body(b), headers=headers)
     ghost = Owner(
@@ -266,14 +266,14 @@ async def test_a_reference_to_another_users_row_is_refused_like_a_missing_one(
     assert problem(foreign, 404) == problem(missing, 404)
     for value in (b.user_id, b.cycle_id, b.vision_id, *b.goal_ids.values()):
         assert str(value) not in foreign.text
-    assert await snapshot(db) == before
+    assert await snapshot(db, (a.user_id, b.user_id)) == before
 
 
 async def test_a_plan_item_cannot_enter_another_users_locked_week(
     client, db, a, locked
 ):
     """The answer is a missing row's, not the other user's lock."""
-    before = await snapshot(db)
+    before = await snapshot(db, (a.user_id, locked.user_id))
     response = await client.post(
         "/api/plan_item/",
         json={
@@ -293,7 +293,7 @@ async def test_a_plan_item_cannot_enter_another_users_locked_week(
         headers=as_user(a.user_id),
     )
     problem(via_service, 404)
-    assert await snapshot(db) == before
+    assert await snapshot(db, (a.user_id, locked.user_id)) == before
 
 
 # --------------------------------------------------------------------------
@@ -301,7 +301,7 @@ async def test_a_plan_item_cannot_enter_another_users_locked_week(
 
 
 async def test_anon_gets_nothing(client, db, a):
-    before = await snapshot(db)
+    before = await snapshot(db, (a.user_id,))
     for response in (
         await client.get("/api/vision/"),
         await client.get(f"/api/cycle/{a.cycle_id}/"),
@@ -320,7 +320,7 @@ async def test_anon_gets_nothing(client, db, a):
         ),
     ):
         assert problem(response, 401)["code"] in ("42501", "PT401")
-    assert await snapshot(db) == before
+    assert await snapshot(db, (a.user_id,)) == before
 
 
 async def test_service_role_sees_and_writes_every_users_rows(client, db, a, b):
@@ -390,7 +390,7 @@ async def test_piccolo_crud_writes_run_in_the_callers_transaction(client, db, a)
 
 
 async def test_a_locked_week_answers_423_with_the_lock_contract(client, db, locked):
-    before = await snapshot(db)
+    before = await snapshot(db, (locked.user_id,))
     headers = as_user(locked.user_id)
     item = locked.plan_item(8)
     answers = {
@@ -430,7 +430,7 @@ async def test_a_locked_week_answers_423_with_the_lock_contract(client, db, lock
             assert body["detail"].startswith(
                 f"week 8 of cycle {locked.cycle_id} is locked"
             )
-    assert await snapshot(db) == before
+    assert await snapshot(db, (locked.user_id,)) == before
 
 
 async def test_progress_is_recorded_in_a_locked_week(client, db, locked):
@@ -497,7 +497,7 @@ async def test_plan_operations_change_the_plan(client, db, a):
 
 
 async def test_a_user_cannot_lift_the_lock(client, db, locked):
-    before = await snapshot(db)
+    before = await snapshot(db, (locked.user_id,))
     headers = as_user(locked.user_id)
     for response in (
         await client.patch(
@@ -512,7 +512,7 @@ async def test_a_user_cannot_lift_the_lock(client, db, locked):
         ),
     ):
         assert problem(response, 403)["code"] == "42501"
-    assert await snapshot(db) == before
+    assert await snapshot(db, (locked.user_id,)) == before
 
 
 async def test_service_role_lifts_the_lock_and_it_is_audited(client, db, locked):
@@ -546,7 +546,7 @@ async def test_the_audit_log_is_read_only_and_private(client, db, a, b):
     )
     assert history and {row["user_id"] for row in history} == {str(a.user_id)}
     entry = history[0]["id"]
-    before = await snapshot(db)
+    before = await snapshot(db, (a.user_id, b.user_id))
     for method, url in (
         ("POST", "/api/audit_log/"),
         ("PUT", f"/api/audit_log/{entry}/"),
@@ -558,7 +558,7 @@ async def test_the_audit_log_is_read_only_and_private(client, db, a, b):
                 method, url, json={"action": "DELETE"}, headers=caller
             )
             problem(response, 405)
-    assert await snapshot(db) == before
+    assert await snapshot(db, (a.user_id, b.user_id)) == before
     b_entry = await db.fetchval(
         "select id from audit_log where user_id = $1 limit 1", b.user_id
     )
@@ -614,7 +614,7 @@ async def test_the_audit_log_is_read_only_and_private(client, db, a, b):
 async def test_invalid_input_is_422_and_changes_nothing(
     client, db, a, method, url, body
 ):
-    before = await snapshot(db)
+    before = await snapshot(db, (a.user_id,))
     response = await client.request(
         method,
         url.format(item=a.plan_item(1)),
@@ -622,7 +622,7 @@ async def test_invalid_input_is_422_and_changes_nothing(
         headers=as_user(a.user_id),
     )
     problem(response, 422)
-    assert await snapshot(db) == before
+    assert await snapshot(db, (a.user_id,)) == before
 
 
 @pytest.mark.parametrize(

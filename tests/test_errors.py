@@ -36,10 +36,14 @@ from tests.support import PLANNER_TABLES, assert_rejected, build_owner, snapshot
 
 
 async def rejected_as(
-    db: asyncpg.Connection, sql: str, *args: object, sqlstate: str
+    db: asyncpg.Connection,
+    sql: str,
+    *args: object,
+    sqlstate: str,
+    owners: list[uuid.UUID] | None = None,
 ) -> PlannerError:
     """Provoke a real database error (checked to change nothing), translate it."""
-    error = await assert_rejected(db, sql, *args, sqlstate=sqlstate)
+    error = await assert_rejected(db, sql, *args, sqlstate=sqlstate, owners=owners)
     translated = translate_error(error)
     assert not isinstance(translated, asyncpg.PostgresError)
     return translated
@@ -196,6 +200,8 @@ async def test_unknown_user_becomes_not_found_error(db: asyncpg.Connection) -> N
         "insert into vision (user_id, title, statement) values ($1, 'T', 'S')",
         uuid.uuid4(),
         sqlstate="23503",
+        # Only a new row could appear (the counts): no user's rows to compare.
+        owners=[],
     )
     assert isinstance(error, NotFoundError)
     assert error.constraint == "vision_user_id_fkey"
@@ -245,10 +251,11 @@ async def test_missing_privilege_becomes_ownership_error(
 async def test_wrong_argument_type_becomes_validation_error(
     db: asyncpg.Connection,
 ) -> None:
-    before = await snapshot(db)
+    owner = await build_owner(db)
+    before = await snapshot(db, [owner.user_id])
     with pytest.raises(ValidationError), database_errors():
         await db.execute("update plan_item set quota = $1", "many")
-    assert await snapshot(db) == before
+    assert await snapshot(db, [owner.user_id]) == before
 
 
 async def test_unknown_constraint_falls_back_to_its_sqlstate(

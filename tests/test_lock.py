@@ -191,7 +191,11 @@ async def test_adding_plan_item_to_weeks_1_to_6_is_allowed_when_locked(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
     task_id = await add_task(db, locked)
-    assert await plan(db, locked, week_no, task_id)
+    item = await plan(db, locked, week_no, task_id)
+    row = await db.fetchrow(
+        "select weekly_plan_id, task_id, quota from plan_item where id = $1", item
+    )
+    assert tuple(row) == (locked.weekly_plan_ids[week_no], task_id, 2)
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
@@ -215,6 +219,10 @@ async def test_removing_plan_item_from_weeks_1_to_6_is_allowed_when_locked(
         "delete from plan_item where id = $1", locked.plan_item(week_no)
     )
     assert status == "DELETE 1"
+    assert not await db.fetchval(
+        "select exists (select 1 from plan_item where id = $1)",
+        locked.plan_item(week_no),
+    )
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
@@ -253,10 +261,15 @@ async def test_moving_plan_item_within_weeks_1_to_6_is_allowed_when_locked(
     db: asyncpg.Connection, locked: Owner
 ) -> None:
     item = await plan(db, locked, 2, await add_task(db, locked))
-    await db.execute(
+    status = await db.execute(
         "update plan_item set weekly_plan_id = $2 where id = $1",
         item,
         locked.weekly_plan_ids[5],
+    )
+    assert status == "UPDATE 1"
+    assert (
+        await db.fetchval("select weekly_plan_id from plan_item where id = $1", item)
+        == locked.weekly_plan_ids[5]
     )
 
 
@@ -297,6 +310,10 @@ async def test_deleting_weekly_plan_of_weeks_1_to_6_is_allowed_when_locked(
         "delete from weekly_plan where id = $1", locked.weekly_plan_ids[week_no]
     )
     assert status == "DELETE 1"
+    assert not await db.fetchval(
+        "select exists (select 1 from weekly_plan where id = $1)",
+        locked.weekly_plan_ids[week_no],
+    )
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
@@ -336,8 +353,15 @@ async def test_renumbering_within_weeks_1_to_6_is_allowed_when_locked(
     db: asyncpg.Connection, locked: Owner
 ) -> None:
     await db.execute("delete from weekly_plan where id = $1", locked.weekly_plan_ids[6])
-    await db.execute(
+    status = await db.execute(
         "update weekly_plan set week_no = 6 where id = $1", locked.weekly_plan_ids[5]
+    )
+    assert status == "UPDATE 1"
+    assert (
+        await db.fetchval(
+            "select week_no from weekly_plan where id = $1", locked.weekly_plan_ids[5]
+        )
+        == 6
     )
 
 
@@ -380,7 +404,10 @@ async def test_deleting_a_user_works_when_plan_items_cascade_before_the_cycle(
             "alter table cycle add constraint cycle_user_id_fkey foreign key "
             "(user_id) references auth.users (id) on delete cascade"
         )
-        await db.execute("delete from auth.users where id = $1", locked.user_id)
+        status = await db.execute(
+            "delete from auth.users where id = $1", locked.user_id
+        )
+        assert status == "DELETE 1"
         for table in ("cycle", "weekly_plan", "plan_item"):
             left = await db.fetchval(
                 f"select count(*) from {table} where user_id = $1", locked.user_id
@@ -412,8 +439,11 @@ async def test_deleting_a_task_planned_only_in_weeks_1_to_6_is_allowed_when_lock
     db: asyncpg.Connection, locked: Owner
 ) -> None:
     task_id = await add_task(db, locked)
-    await plan(db, locked, 4, task_id)
+    item = await plan(db, locked, 4, task_id)
     assert await db.execute("delete from task where id = $1", task_id) == "DELETE 1"
+    assert not await db.fetchval(
+        "select exists (select 1 from plan_item where id = $1)", item
+    )
 
 
 # --- every role -------------------------------------------------------------
@@ -456,6 +486,12 @@ async def test_lock_holds_for_a_table_owner_who_is_not_superuser(
         await db.execute(
             "update plan_item set quota = 9 where id = $1", locked.plan_item(8)
         )
+        assert (
+            await db.fetchval(
+                "select quota from plan_item where id = $1", locked.plan_item(8)
+            )
+            == 9
+        )
 
 
 async def test_authenticated_may_enforce_the_lock_but_never_lift_it(
@@ -474,11 +510,11 @@ async def test_authenticated_may_enforce_the_lock_but_never_lift_it(
             )
             is None
         )
-        locked_at = await db.fetchval(
-            "select locked_at from cycle where id = $1", owner.cycle_id
+        row = await db.fetchrow(
+            "select lock_enforced, locked_at from cycle where id = $1", owner.cycle_id
         )
-        assert locked_at is not None
-        before = await snapshot(db)
+        assert row["lock_enforced"] is True and row["locked_at"] is not None
+        before = await snapshot(db, [owner.user_id])
         error = await attempt_as(
             db,
             "authenticated",
@@ -490,7 +526,7 @@ async def test_authenticated_may_enforce_the_lock_but_never_lift_it(
         assert error.sqlstate == "42501"
         assert error.constraint_name == "cycle_lock_one_way"
         assert "may not lift the lock" in str(error)
-        assert await snapshot(db) == before
+        assert await snapshot(db, [owner.user_id]) == before
 
 
 async def test_service_role_may_lift_the_lock(
@@ -525,6 +561,12 @@ async def test_table_owner_may_lift_the_lock_and_locked_at_is_cleared(
     assert tuple(row) == (False, None)
     await db.execute(
         "update plan_item set quota = 9 where id = $1", locked.plan_item(10)
+    )
+    assert (
+        await db.fetchval(
+            "select quota from plan_item where id = $1", locked.plan_item(10)
+        )
+        == 9
     )
 
 
@@ -703,10 +745,9 @@ select (select count(*) from pg_proc
 
 
 async def test_lock_migration_rolls_back_completely(
-    fresh_database: Callable[[], Awaitable[str]],
+    fresh_database: Callable[..., Awaitable[str]],
 ) -> None:
-    url = await fresh_database()
-    assert run_cli("migrations", "forwards", "all", database_url=url).returncode == 0
+    url = await fresh_database(migrated=True)
     conn = await asyncpg.connect(url)
     try:
         assert await conn.fetchval(LOCK_OBJECTS) == 13

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 from collections import Counter
 from pathlib import Path
@@ -272,14 +271,8 @@ async def test_dry_run_prints_the_sql_and_writes_nothing(fresh_database):
     assert await catalog(url) == before
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def test_unreachable_database_is_a_one_line_error():
-    url = f"postgresql://postgres@127.0.0.1:{_closed_port()}/postgres"
+def test_unreachable_database_is_a_one_line_error(unused_port):
+    url = f"postgresql://postgres@127.0.0.1:{unused_port}/postgres"
 
     result = run_cli("planner_app", "migrate", database_url=url, timeout=120)
 

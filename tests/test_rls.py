@@ -29,6 +29,11 @@ class Users:
     b_spare_cycle_id: uuid.UUID
     b_spare_task_id: uuid.UUID
 
+    @property
+    def ids(self) -> list[uuid.UUID]:
+        """Both users' ids: the scope of a snapshot."""
+        return [self.a.user_id, self.b.user_id]
+
 
 @pytest.fixture(scope="module")
 async def users(migrated: str) -> AsyncIterator[Users]:
@@ -138,10 +143,10 @@ async def test_update_of_another_users_rows_affects_nothing(
     theirs = await count_rows(db, table, users.b.user_id)
     async with acting_as(db, "authenticated", users.b.user_id) as conn:
         assert affected(await conn.execute(sql, users.b.user_id)) == theirs > 0
-    before = await snapshot(db)
+    before = await snapshot(db, users.ids)
     async with acting_as(db, "authenticated", users.a.user_id, commit=True) as conn:
         assert affected(await conn.execute(sql, users.b.user_id)) == 0
-    assert await snapshot(db) == before
+    assert await snapshot(db, users.ids) == before
 
 
 @pytest.mark.parametrize("table", DOMAIN_TABLES)
@@ -152,10 +157,10 @@ async def test_delete_of_another_users_rows_affects_nothing(
     theirs = await count_rows(db, table, users.b.user_id)
     async with acting_as(db, "authenticated", users.b.user_id) as conn:
         assert affected(await conn.execute(sql, users.b.user_id)) == theirs > 0
-    before = await snapshot(db)
+    before = await snapshot(db, users.ids)
     async with acting_as(db, "authenticated", users.a.user_id, commit=True) as conn:
         assert affected(await conn.execute(sql, users.b.user_id)) == 0
-    assert await snapshot(db) == before
+    assert await snapshot(db, users.ids) == before
 
 
 @pytest.mark.parametrize("table", DOMAIN_TABLES)
@@ -166,7 +171,7 @@ async def test_insert_of_a_row_owned_by_another_user_is_rejected(
     args = arguments(users)
     async with acting_as(db, "authenticated", users.b.user_id) as conn:
         assert await conn.execute(sql, *args) == "INSERT 0 1"
-    before = await snapshot(db)
+    before = await snapshot(db, users.ids)
     error = await rejected_as(db, "authenticated", users.a.user_id, sql, *args)
     # Row-level security refuses the row; where the row names a parent, the
     # parent check (run as A, who cannot see B's rows) refuses it first, as
@@ -176,14 +181,14 @@ async def test_insert_of_a_row_owned_by_another_user_is_rejected(
     else:
         assert error.sqlstate == INSUFFICIENT_PRIVILEGE, str(error)
         assert "row-level security" in str(error)
-    assert await snapshot(db) == before
+    assert await snapshot(db, users.ids) == before
 
 
 @pytest.mark.parametrize("table", DOMAIN_TABLES)
 async def test_user_cannot_hand_own_rows_to_another_user(
     db: asyncpg.Connection, users: Users, table: str
 ) -> None:
-    before = await snapshot(db)
+    before = await snapshot(db, users.ids)
     error = await rejected_as(
         db,
         "authenticated",
@@ -197,14 +202,14 @@ async def test_user_cannot_hand_own_rows_to_another_user(
         "23514",
         f"{table}_user_id_never_changes",
     ), str(error)
-    assert await snapshot(db) == before
+    assert await snapshot(db, users.ids) == before
 
 
 @pytest.mark.parametrize("table", PLANNER_TABLES)
 async def test_anon_can_neither_read_nor_write(
     db: asyncpg.Connection, users: Users, table: str
 ) -> None:
-    before = await snapshot(db)
+    before = await snapshot(db, users.ids)
     for sql in (
         f"select * from {table}",
         f"delete from {table}",
@@ -213,7 +218,7 @@ async def test_anon_can_neither_read_nor_write(
     ):
         error = await rejected_as(db, "anon", None, sql)
         assert error.sqlstate == INSUFFICIENT_PRIVILEGE, (sql, str(error))
-    assert await snapshot(db) == before
+    assert await snapshot(db, users.ids) == before
 
 
 @pytest.mark.parametrize("table", PLANNER_TABLES)
@@ -253,13 +258,13 @@ async def test_service_role_writes_any_users_rows(
 async def test_api_roles_cannot_truncate(
     db: asyncpg.Connection, users: Users, role: str
 ) -> None:
-    before = await snapshot(db)
+    before = await snapshot(db, users.ids)
     for table in PLANNER_TABLES:
         error = await rejected_as(
             db, role, users.a.user_id, f"truncate {table} cascade"
         )
         assert error.sqlstate == INSUFFICIENT_PRIVILEGE, (table, str(error))
-    assert await snapshot(db) == before
+    assert await snapshot(db, users.ids) == before
 
 
 @pytest.mark.parametrize("role", ["anon", "authenticated", "service_role"])

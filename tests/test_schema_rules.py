@@ -61,6 +61,7 @@ async def test_every_row_needs_an_owner(db, table):
         db,
         "insert into vision (user_id, title, statement) values (null, 't', 's')",
         sqlstate="23502",
+        owners=(),
     )
 
 
@@ -78,6 +79,7 @@ async def test_owner_must_be_an_auth_user(db, table):
         uuid.uuid4(),
         sqlstate="23503",
         constraint="vision_user_id_fkey",
+        owners=(),
     )
 
 
@@ -480,10 +482,16 @@ async def test_jsonb_columns_hold_objects_only(db, table, column, value):
         sqlstate="23514",
         constraint=f"{table}_{column}_is_object",
     )
-    await db.execute(
+    # An object is fine.
+    status = await db.execute(
         f'update {table} set {column} = \'{{"mood": "good"}}\' where user_id = $1',
         owner.user_id,
     )
+    assert status == "UPDATE 1"
+    stored = await db.fetchval(
+        f"select {column}::text from {table} where user_id = $1", owner.user_id
+    )
+    assert stored == '{"mood": "good"}'
 
 
 # ---------------------------------------------------------------------------
@@ -549,6 +557,10 @@ async def test_a_user_has_at_most_one_active_vision(db):
         "values ($1, 'Old', 'An earlier vision', 'archived')",
         owner.user_id,
     )
+    statuses = await db.fetch(
+        "select status from vision where user_id = $1 order by status", owner.user_id
+    )
+    assert [row["status"] for row in statuses] == ["active", "archived"]
 
 
 async def test_a_user_has_at_most_one_active_cycle(db):
@@ -637,6 +649,17 @@ async def test_a_users_cycles_never_overlap(db):
     await db.execute(
         "insert into cycle (user_id, start_date) values ($1, $2)", other, START
     )
+    starts = await db.fetch(
+        "select user_id, start_date from cycle where user_id = any($1::uuid[]) "
+        "order by start_date, user_id = $2",
+        [owner.user_id, other],
+        other,
+    )
+    assert [tuple(row) for row in starts] == [
+        (owner.user_id, START),
+        (other, START),
+        (owner.user_id, START + timedelta(days=84)),
+    ]
 
 
 async def test_week_start_date_follows_the_cycle(db):

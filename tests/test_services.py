@@ -32,14 +32,23 @@ OPEN_WEEKS = list(range(1, 7))
 
 
 async def refused(
-    db: asyncpg.Connection, call: Awaitable[Any], expected: type[PlannerError]
+    db: asyncpg.Connection,
+    call: Awaitable[Any],
+    expected: type[PlannerError],
+    *owners: Owner,
 ) -> PlannerError:
-    """Await a service call that must raise ``expected`` and change nothing."""
-    before = await snapshot(db)
+    """
+    Await a service call that must raise ``expected`` and change nothing:
+    neither the rows of ``owners`` (the users the call names or reaches)
+    nor the row count of any table.
+    """
+    assert owners, "name the users whose rows the call could touch"
+    scope = [owner.user_id for owner in owners]
+    before = await snapshot(db, scope)
     with pytest.raises(expected) as caught:
         await call
     assert not isinstance(caught.value, asyncpg.PostgresError)
-    assert await snapshot(db) == before, "a refused call changed the database"
+    assert await snapshot(db, scope) == before, "a refused call changed the database"
     return caught.value
 
 
@@ -67,6 +76,7 @@ async def test_set_quota_in_locked_week_raises_week_locked_error(
             db, user_id=locked.user_id, plan_item_id=locked.plan_item(week_no), quota=5
         ),
         WeekLockedError,
+        locked,
     )
     assert isinstance(error, WeekLockedError)
     assert (error.cycle_id, error.week_no, error.operation) == (
@@ -99,6 +109,7 @@ async def test_set_quota_in_week_7_works_while_lock_is_not_enforced(
         db, user_id=owner.user_id, plan_item_id=owner.plan_item(7), quota=6
     )
     assert item.quota == 6
+    assert await db.fetchval("select quota from plan_item where id = $1", item.id) == 6
 
 
 async def test_set_quota_below_zero_raises_validation_error(
@@ -111,6 +122,7 @@ async def test_set_quota_below_zero_raises_validation_error(
             db, user_id=owner.user_id, plan_item_id=owner.plan_item(2), quota=-1
         ),
         ValidationError,
+        owner,
     )
     assert error.constraint == "plan_item_quota_not_negative"
 
@@ -126,6 +138,8 @@ async def test_set_quota_of_another_users_item_raises_not_found(
             db, user_id=stranger.user_id, plan_item_id=owner.plan_item(2), quota=9
         ),
         NotFoundError,
+        owner,
+        stranger,
     )
 
 
@@ -154,6 +168,10 @@ async def test_record_progress_works_in_locked_weeks(
         db, user_id=locked.user_id, plan_item_id=item.id, notes=None
     )
     assert (item.completed_count, item.notes) == (3, None)
+    row = await db.fetchrow(
+        "select completed_count, notes, quota from plan_item where id = $1", item.id
+    )
+    assert tuple(row) == (3, None, 3)
 
 
 async def test_record_negative_progress_raises_validation_error(
@@ -168,6 +186,7 @@ async def test_record_negative_progress_raises_validation_error(
             completed_count=-2,
         ),
         ValidationError,
+        locked,
     )
 
 
@@ -184,6 +203,8 @@ async def test_record_progress_on_another_users_item_raises_not_found(
             completed_count=1,
         ),
         NotFoundError,
+        locked,
+        stranger,
     )
 
 
@@ -201,6 +222,7 @@ async def test_add_plan_item_to_locked_week_raises_week_locked_error(
             task_id=task_id,
         ),
         WeekLockedError,
+        locked,
     )
     assert error.operation == "add_plan_item"  # type: ignore[attr-defined]
 
@@ -222,6 +244,11 @@ async def test_add_plan_item_to_weeks_1_to_6_uses_the_default_quota(
         4,
         locked.cycle_id,
     )
+    row = await db.fetchrow(
+        "select weekly_plan_id, task_id, quota, cycle_id from plan_item where id = $1",
+        item.id,
+    )
+    assert tuple(row) == (locked.weekly_plan_ids[week_no], task_id, 4, locked.cycle_id)
 
 
 async def test_add_the_same_task_twice_to_a_week_raises_duplicate_error(
@@ -237,6 +264,7 @@ async def test_add_the_same_task_twice_to_a_week_raises_duplicate_error(
             task_id=owner.task_ids[0],
         ),
         DuplicateError,
+        owner,
     )
 
 
@@ -270,6 +298,7 @@ async def test_add_a_task_of_another_cycle_raises_invalid_reference_error(
             task_id=task_id,
         ),
         InvalidReferenceError,
+        owner,
     )
     assert error.constraint == "plan_item_task_same_cycle_fkey"
 
@@ -288,6 +317,8 @@ async def test_add_another_users_task_raises_not_found(
             task_id=stranger.task_ids[0],
         ),
         NotFoundError,
+        owner,
+        stranger,
     )
 
 
@@ -301,6 +332,7 @@ async def test_remove_plan_item_from_locked_week_raises_week_locked_error(
             db, user_id=locked.user_id, plan_item_id=locked.plan_item(week_no)
         ),
         WeekLockedError,
+        locked,
     )
 
 
@@ -325,6 +357,7 @@ async def test_remove_an_unknown_plan_item_raises_not_found(
         db,
         services.remove_plan_item(db, user_id=owner.user_id, plan_item_id=uuid.uuid4()),
         NotFoundError,
+        owner,
     )
 
 
@@ -346,6 +379,7 @@ async def test_enforce_lock_freezes_weeks_7_to_12_and_is_idempotent(
             db, user_id=owner.user_id, plan_item_id=owner.plan_item(12), quota=1
         ),
         WeekLockedError,
+        owner,
     )
 
 
@@ -358,6 +392,8 @@ async def test_enforce_lock_on_another_users_cycle_raises_not_found(
         db,
         services.enforce_lock(db, user_id=stranger.user_id, cycle_id=owner.cycle_id),
         NotFoundError,
+        owner,
+        stranger,
     )
 
 
@@ -378,10 +414,14 @@ async def test_lift_lock_as_table_owner_reopens_weeks_7_to_12(
     db: asyncpg.Connection, locked: Owner
 ) -> None:
     await services.lift_lock(db, cycle_id=locked.cycle_id)
+    assert not await db.fetchval(
+        "select lock_enforced from cycle where id = $1", locked.cycle_id
+    )
     item = await services.set_quota(
         db, user_id=locked.user_id, plan_item_id=locked.plan_item(9), quota=1
     )
     assert item.quota == 1
+    assert await db.fetchval("select quota from plan_item where id = $1", item.id) == 1
 
 
 async def test_services_share_the_callers_transaction(
@@ -430,4 +470,4 @@ async def test_services_refuse_locked_weeks_even_without_the_database_triggers(
                 "update plan_item set quota = 9 where id = $1", locked.plan_item(7)
             )
         # ...but the service still refuses.
-        await refused(db, calls[operation](), WeekLockedError)
+        await refused(db, calls[operation](), WeekLockedError, locked)
