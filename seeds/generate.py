@@ -25,12 +25,7 @@ from typing import Any
 
 from faker import Faker
 
-from seeds import content
-
-DEFAULT_SEED = 12
-SEED_EMAIL_DOMAIN = "seed.planner.test"
-"""Every seeded auth user's email ends with ``@`` this domain (a reserved
-``.test`` name): it is how ``--reset`` recognises seeded users."""
+from seeds import SEED_EMAIL_DOMAIN, content
 
 # uuid5 namespace of seeded user ids (a fixed, arbitrary UUID).
 USER_NAMESPACE = uuid.UUID("5eed0000-12a0-4c0e-9a1d-706c616e6e72")

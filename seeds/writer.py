@@ -24,14 +24,8 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from seeds.generate import (
-    COLUMNS,
-    DEFAULT_SEED,
-    SEED_EMAIL_DOMAIN,
-    TABLE_ORDER,
-    Batch,
-    Generator,
-)
+from seeds import DEFAULT_SEED, SEED_EMAIL_DOMAIN, SeedError
+from seeds.generate import COLUMNS, TABLE_ORDER, Batch, Generator
 
 BATCH_USERS = 200
 """Users generated and copied per batch: bounds memory at any scale."""
@@ -50,10 +44,6 @@ SUPABASE_USER_DEFAULTS: dict[str, Any] = {
 }
 
 Progress = Callable[[int, int], None]
-
-
-class SeedError(RuntimeError):
-    """Seeding cannot run; the message says what to fix (one line)."""
 
 
 @dataclass

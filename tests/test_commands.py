@@ -227,7 +227,7 @@ def test_no_command_is_named_like_one_of_piccolos_apps():
 
 def test_the_seed_command_default_is_the_generator_default():
     from planner_app.commands.seed import seed
-    from seeds.generate import DEFAULT_SEED
+    from seeds import DEFAULT_SEED
 
     assert inspect.signature(seed).parameters["seed"].default == DEFAULT_SEED
 
