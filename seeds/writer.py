@@ -2,11 +2,14 @@
 Writing seed data: :func:`seed` is what the command and the tests call.
 
 Everything happens in one transaction: the schema check, the optional reset,
-every user's rows (bulk ``COPY``, a batch of users at a time, so memory
-stays flat) and, last, the lock of the cycles past week 6 (the lock rejects
-new plan items in weeks 7-12, so it is switched on once they exist). A
-failure rolls everything back. Triggers stay on: derived columns, ownership
-checks and (when installed) the audit log see seeded rows like any others.
+every user's rows and, last in each batch, the lock of the cycles past week
+6 (the lock rejects new plan items in weeks 7-12, so it is switched on once
+they exist). Users are taken a batch at a time: which of the batch already
+exist, the rows of the others (generated in a thread while the previous
+batch is written), one ``COPY`` per table; so memory stays flat whatever the
+number of users. A failure rolls everything back. Triggers stay on: derived
+columns, ownership checks and the audit log see seeded rows like any others,
+and a statement-level trigger runs once per ``COPY``.
 """
 
 from __future__ import annotations
@@ -16,16 +19,17 @@ import importlib
 import pkgutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import asyncpg
 
 from seeds import DEFAULT_SEED, SEED_EMAIL_DOMAIN, SeedError
-from seeds.generate import COLUMNS, TABLE_ORDER, Batch, Generator
+from seeds.generate import Generator, user_chunks
+from seeds.rows import SEEDED_TABLES, AuthUser, Batch, table_name
 
 BATCH_USERS = 200
 """Users generated and copied per batch: bounds memory at any scale."""
@@ -48,7 +52,7 @@ Progress = Callable[[int, int], None]
 
 @dataclass
 class SeedReport:
-    """What a :func:`seed` run did."""
+    """What a :func:`seed` run did: the rows it wrote, audit rows included."""
 
     seed: int
     today: date
@@ -56,21 +60,38 @@ class SeedReport:
     users_created: int = 0
     users_existing: int = 0
     users_removed: int = 0
-    rows: dict[str, int] = field(default_factory=lambda: dict.fromkeys(TABLE_ORDER, 0))
+    rows: dict[str, int] = field(
+        default_factory=lambda: {table_name(t): 0 for t in SEEDED_TABLES}
+    )
     cycles_locked: int = 0
-    audit_rows: int | None = None
+    audit_rows: int = 0
     seconds: float = 0.0
 
     @property
     def total_rows(self) -> int:
-        return sum(self.rows.values())
+        """Every row this run wrote, the audit log's included."""
+        return sum(self.rows.values()) + self.audit_rows
+
+    @property
+    def nothing_done(self) -> bool:
+        return not (self.users_created or self.users_removed or self.audit_rows)
 
     def summary(self) -> str:
-        """A plain-text table: rows per table, users, time."""
-        lines = [f"{'table':<14} {'rows':>10}", f"{'-' * 14} {'-' * 10}"]
-        lines += [f"{table:<14} {count:>10,}" for table, count in self.rows.items()]
-        if self.audit_rows is not None:
-            lines.append(f"{'audit_log':<14} {self.audit_rows:>10,}")
+        """
+        A plain-text table of the rows this run wrote, or one sentence when
+        it had nothing to do.
+        """
+        if self.nothing_done:
+            there = (
+                f"all {self.users_requested:,} users of seed {self.seed} are "
+                "already in the database"
+                if self.users_requested
+                else "no users requested and no seeded users to remove"
+            )
+            return f"Nothing to do: {there}; nothing was written."
+        written = {**self.rows, "audit_log": self.audit_rows}
+        lines = [f"{'rows written':<14} {'':>10}", f"{'-' * 14} {'-' * 10}"]
+        lines += [f"{table:<14} {count:>10,}" for table, count in written.items()]
         lines.append(f"{'-' * 14} {'-' * 10}")
         lines.append(f"{'total':<14} {self.total_rows:>10,}")
         lines.append("")
@@ -158,46 +179,45 @@ async def _auth_user_columns(conn: asyncpg.Connection) -> tuple[str, ...]:
     return tuple(column for column in SUPABASE_USER_DEFAULTS if column in present)
 
 
-async def seeded_user_ids(conn: asyncpg.Connection) -> list[uuid.UUID]:
-    """Every seeded user in the database, whatever seed made them."""
-    return [
-        row["id"]
-        for row in await conn.fetch(
-            "select id from auth.users where email like $1",
-            f"%@{SEED_EMAIL_DOMAIN}",
-        )
-    ]
-
-
 async def remove_seeded(conn: asyncpg.Connection) -> int:
     """
     Delete every seeded user and, through the foreign keys, everything they
     own, plus their audit rows. Other users are never touched. Returns the
-    number of users removed.
+    number of users removed. The ids stay in the server (a temporary table),
+    however many users there are.
     """
-    user_ids = await seeded_user_ids(conn)
-    if not user_ids:
-        return 0
-    # The lock lets a user's deletion cascade through locked weeks.
-    await conn.execute("delete from auth.users where id = any($1::uuid[])", user_ids)
-    try:
-        # Seeded history is synthetic: purge it the way docs/security.md
-        # describes for the table owner (guard off for this transaction's
-        # statement only). A role that does not own audit_log keeps it.
-        async with conn.transaction():
-            await conn.execute(
-                "alter table public.audit_log disable trigger audit_log_append_only"
-            )
-            await conn.execute(
-                "delete from public.audit_log where user_id = any($1::uuid[])",
-                user_ids,
-            )
-            await conn.execute(
-                "alter table public.audit_log enable trigger audit_log_append_only"
-            )
-    except asyncpg.PostgresError:
-        pass
-    return len(user_ids)
+    async with conn.transaction():
+        await conn.execute(
+            "create temporary table seed_removed (id uuid primary key) on commit drop"
+        )
+        removed = await conn.fetchval(
+            "with gone as (insert into seed_removed select id from auth.users "
+            "where email like $1 returning id) select count(*) from gone",
+            f"%@{SEED_EMAIL_DOMAIN}",
+        )
+        # The lock lets a user's deletion cascade through locked weeks.
+        await conn.execute(
+            "delete from auth.users where id in (select id from seed_removed)"
+        )
+        try:
+            # Seeded history is synthetic: purge it the way docs/security.md
+            # describes for the table owner (guard off for this transaction's
+            # statement only). A role that does not own audit_log keeps it.
+            async with conn.transaction():
+                await conn.execute(
+                    "alter table public.audit_log disable trigger audit_log_append_only"
+                )
+                await conn.execute(
+                    "delete from public.audit_log "
+                    "where user_id in (select id from seed_removed)"
+                )
+                await conn.execute(
+                    "alter table public.audit_log enable trigger audit_log_append_only"
+                )
+        except asyncpg.PostgresError:
+            pass
+        await conn.execute("drop table seed_removed")
+    return removed
 
 
 async def write_batch(
@@ -205,23 +225,22 @@ async def write_batch(
     batch: Batch,
     auth_extra: tuple[str, ...] = (),
 ) -> None:
-    """Copy a batch's rows, parents first, then lock its cycles past week 6."""
-    for table in TABLE_ORDER:
-        records = batch.rows[table]
-        if not records:
-            continue
-        schema, _, name = table.rpartition(".")
-        columns = COLUMNS[table]
-        if table == "auth.users" and auth_extra:
-            columns = columns + auth_extra
-            extra = tuple(SUPABASE_USER_DEFAULTS[c] for c in auth_extra)
-            records = [record + extra for record in records]
-        await conn.copy_records_to_table(
-            name,
-            schema_name=schema or "public",
-            columns=columns,
-            records=records,
-        )
+    """
+    Copy a batch's rows, parents first, one ``COPY`` per table (and set of
+    columns), then lock its cycles past week 6 in one ``UPDATE``.
+    """
+    for table in SEEDED_TABLES:
+        for columns, records in batch.rows[table].items():
+            if table is AuthUser and auth_extra:
+                extra = tuple(SUPABASE_USER_DEFAULTS[c] for c in auth_extra)
+                columns = columns + auth_extra
+                records = [record + extra for record in records]
+            await conn.copy_records_to_table(
+                table._meta.tablename,
+                schema_name=table._meta.schema or "public",
+                columns=columns,
+                records=records,
+            )
     if batch.locks:
         await conn.execute(
             "update public.cycle set lock_enforced = true "
@@ -230,9 +249,27 @@ async def write_batch(
         )
 
 
-def _chunks(indexes: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(indexes), size):
-        yield indexes[start : start + size]
+class Fetcher(Protocol):
+    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
+
+
+async def users_to_write(
+    conn: Fetcher, generator: Generator, users: int, batch_users: int
+) -> AsyncGenerator[tuple[int, list[int]], None]:
+    """
+    For each batch of ``batch_users`` user indexes, in order: how many of
+    them are already in the database, and the indexes of the others. Only
+    one batch of ids is ever held, so memory does not grow with ``users``.
+    """
+    for chunk in user_chunks(users, batch_users):
+        ids = {generator.user_id(index): index for index in chunk}
+        existing = {
+            row["id"]
+            for row in await conn.fetch(
+                "select id from auth.users where id = any($1::uuid[])", list(ids)
+            )
+        }
+        yield len(existing), [i for uid, i in ids.items() if uid not in existing]
 
 
 def parse_users(value: object) -> int:
@@ -299,10 +336,14 @@ async def seed(
     :param today:
         The day dates are relative to (default: the real today).
     :param progress:
-        Called with ``(users done, users to do)`` after each batch.
+        Called with ``(users written or found, users requested)`` after
+        each batch.
+    :param batch_users:
+        Users generated and written together; memory is bounded by it.
     :raises SeedError:
-        When the arguments, the connection or the database are unusable, or
-        the database rejects a row; nothing is written then.
+        When the arguments, the connection or the database are unusable, a
+        table has a required column the seed does not fill, or the database
+        rejects a row; nothing is written then.
     """
     users = parse_users(users)
     seed = parse_seed(seed)
@@ -339,51 +380,50 @@ async def _seed_in_transaction(
 ) -> None:
     await conn.execute("select pg_advisory_xact_lock($1)", ADVISORY_LOCK_KEY)
     await check_schema(conn)
+    # Audit rows of this run: the audit trigger stamps each with the id of
+    # the transaction that wrote it; ids after this one are all new.
+    audit_start = await conn.fetchval("select coalesce(max(id), 0) from audit_log")
     if reset:
         report.users_removed = await remove_seeded(conn)
-    audit_before = await conn.fetchval("select count(*) from public.audit_log")
-
-    generator = Generator(report.seed, report.today)
-    wanted = {generator.user_id(i): i for i in range(report.users_requested)}
-    existing = {
-        row["id"]
-        for row in await conn.fetch(
-            "select id from auth.users where id = any($1::uuid[])", list(wanted)
-        )
-    }
-    report.users_existing = len(existing)
-    todo = [index for user_id, index in wanted.items() if user_id not in existing]
     auth_extra = await _auth_user_columns(conn)
 
-    def make_batch(indexes: list[int]) -> Batch:
-        batch = Batch()
-        for index in indexes:
-            generator.add_user(index, batch)
-        return batch
+    generator = Generator(report.seed, report.today)
+    to_write = users_to_write(conn, generator, report.users_requested, batch_users)
+
+    async def next_todo() -> list[int] | None:
+        async for existing, todo in to_write:
+            report.users_existing += existing
+            if todo:
+                return todo
+        return None
+
+    def generating(todo: list[int] | None) -> asyncio.Task[Batch] | None:
+        if not todo:
+            return None
+        return asyncio.create_task(asyncio.to_thread(generator.batch, todo))
 
     # Generate the next batch in a thread while the database copies this one.
-    chunks = _chunks(todo, max(1, batch_users))
-    pending = None
-    if first := next(chunks, None):
-        pending = asyncio.create_task(asyncio.to_thread(make_batch, first))
-    done = 0
+    pending = generating(await next_todo())
     try:
         while pending is not None:
             batch = await pending
-            pending = None
-            if following := next(chunks, None):
-                pending = asyncio.create_task(asyncio.to_thread(make_batch, following))
+            pending = generating(await next_todo())
             await write_batch(conn, batch, auth_extra)
-            for table, records in batch.rows.items():
-                report.rows[table] += len(records)
+            for table in SEEDED_TABLES:
+                report.rows[table_name(table)] += batch.count(table)
             report.cycles_locked += len(batch.locks)
-            done += batch.users
-            report.users_created = done
+            report.users_created += batch.users
             if progress:
-                progress(done, len(todo))
+                progress(
+                    report.users_created + report.users_existing,
+                    report.users_requested,
+                )
     finally:
         if pending is not None:
             pending.cancel()
-    report.audit_rows = (
-        await conn.fetchval("select count(*) from public.audit_log") - audit_before
+        await to_write.aclose()
+    report.audit_rows = await conn.fetchval(
+        "select count(*) from audit_log "
+        "where id > $1 and txid::text = pg_current_xact_id()::text",
+        audit_start,
     )

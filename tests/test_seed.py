@@ -15,8 +15,10 @@ from typing import Any
 import asyncpg
 import pytest
 
+from planner_app.rules import LOCKED_WEEKS
+from planner_app.tables import Vision
 from seeds import SEED_EMAIL_DOMAIN, SeedError, seed, seeded_user_id
-from seeds.generate import Batch, Generator
+from seeds.generate import Generator
 from tests.support import DOMAIN_TABLES, PLANNER_TABLES, build_owner, run_cli, snapshot
 
 TODAY = date(2026, 11, 25)
@@ -29,11 +31,11 @@ def user_ids(seed_value: int, users: int) -> list[uuid.UUID]:
 
 async def rows_of(conn: asyncpg.Connection, owners: list[uuid.UUID]) -> dict[str, Any]:
     """
-    Every row the owners have, per table, in a stable order. A locked
-    cycle's ``updated_at`` and ``locked_at`` are when the lock was switched
-    on (the database stamps both with the time of the run), and audit rows
-    carry their own time and transaction: those are compared by what they
-    record.
+    Every row the owners have, per table, in a stable order. The columns
+    the database stamps with the time of the run (``created_at``,
+    ``updated_at``, a locked cycle's ``locked_at``) are left out, and audit
+    rows, which carry their own time and transaction, are compared by what
+    they record.
     """
     result: dict[str, Any] = {
         "auth.users": [
@@ -49,7 +51,7 @@ async def rows_of(conn: asyncpg.Connection, owners: list[uuid.UUID]) -> dict[str
             f"select * from {table} where user_id = any($1::uuid[]) order by id",
             owners,
         )
-        drop = {"updated_at", "locked_at"} if table == "cycle" else set()
+        drop = {"created_at", "updated_at", "locked_at"}
         result[table] = [tuple(v for k, v in r.items() if k not in drop) for r in rows]
     result["audit_log"] = sorted(
         tuple(r)
@@ -74,6 +76,7 @@ async def count_owned(conn: asyncpg.Connection, owners: list[uuid.UUID]) -> int:
 
 
 async def test_seed_fills_every_table_with_realistic_rows(db):
+    started = await db.fetchval("select clock_timestamp()")
     report = await seed(db, users=6, seed=101, today=TODAY)
     owners = user_ids(101, 6)
 
@@ -84,6 +87,12 @@ async def test_seed_fills_every_table_with_realistic_rows(db):
         )
         assert count > 0, f"{table} has no seeded rows"
         assert count == report.rows[table], table
+        # Stamped by the database during the run, never by the seed.
+        oldest = await db.fetchval(
+            f"select min(created_at) from {table} where user_id = any($1::uuid[])",
+            owners,
+        )
+        assert oldest >= started, table
     emails = await db.fetch(
         "select email from auth.users where id = any($1::uuid[])", owners
     )
@@ -92,7 +101,11 @@ async def test_seed_fills_every_table_with_realistic_rows(db):
     audit = await db.fetchval(
         "select count(*) from audit_log where user_id = any($1::uuid[])", owners
     )
-    assert audit == report.audit_rows
+    assert audit == report.audit_rows > 0
+    assert report.total_rows == sum(report.rows.values()) + report.audit_rows
+    lines = [line.split() for line in report.summary().splitlines()]
+    assert ["audit_log", f"{report.audit_rows:,}"] in lines
+    assert ["total", f"{report.total_rows:,}"] in lines
 
     # Realistic text, not placeholders.
     titles = [r["title"] for r in await db.fetch("select title from goal")]
@@ -108,6 +121,9 @@ async def test_seed_fills_every_table_with_realistic_rows(db):
 
 
 async def test_chat_messages_alternate_user_and_assistant_in_creation_order(db):
+    # The database stamps created_at; messages written in one run share it,
+    # and their ids (UUIDv7, carrying the time each was sent) keep the
+    # conversation in order: "order by created_at, id".
     await seed(db, users=8, seed=102, today=TODAY)
     sessions = await db.fetch(
         "select id, context from chat_session where user_id = any($1::uuid[])",
@@ -117,14 +133,15 @@ async def test_chat_messages_alternate_user_and_assistant_in_creation_order(db):
     for session in sessions:
         assert isinstance(json.loads(session["context"]), dict)
         messages = await db.fetch(
-            "select role, content, metadata, created_at from chat_message "
+            "select id, role, content, metadata from chat_message "
             "where session_id = $1 order by created_at, id",
             session["id"],
         )
         roles = [m["role"] for m in messages]
         assert roles == ["user", "assistant"] * (len(roles) // 2) and roles
-        times = [m["created_at"] for m in messages]
-        assert times == sorted(set(times)), "created_at must strictly increase"
+        assert all(m["id"].version == 7 for m in messages)
+        sent = [m["id"].int >> 80 for m in messages]
+        assert sent == sorted(set(sent)), "each message sent after the last"
         assert all(isinstance(json.loads(m["metadata"]), dict) for m in messages)
         assert all(m["content"].strip() and "{" not in m["content"] for m in messages)
 
@@ -174,10 +191,10 @@ async def test_cycles_past_week_6_are_locked_and_only_past_weeks_are_done(db):
     locked = 0
     for cycle in cycles:
         week_now = (this_monday - cycle["start_date"]).days // 7 + 1
-        past_week_6 = cycle["status"] != "draft" and week_now > 6
-        assert cycle["lock_enforced"] is past_week_6, dict(cycle)
-        assert (cycle["locked_at"] is not None) is past_week_6
-        locked += past_week_6
+        past_open_weeks = cycle["status"] != "draft" and week_now >= LOCKED_WEEKS[0]
+        assert cycle["lock_enforced"] is past_open_weeks, dict(cycle)
+        assert (cycle["locked_at"] is not None) is past_open_weeks
+        locked += past_open_weeks
         future = await db.fetchval(
             "select coalesce(sum(p.completed_count), 0) from plan_item p "
             "join weekly_plan w on w.id = p.weekly_plan_id "
@@ -213,7 +230,11 @@ async def test_a_second_run_duplicates_nothing_and_more_users_keep_the_first(db)
     again = await seed(db, users=3, seed=105, today=TODAY)
 
     assert again.users_created == 0 and again.users_existing == 3
-    assert again.total_rows == 0
+    assert again.total_rows == 0 and again.audit_rows == 0
+    assert again.summary() == (
+        "Nothing to do: all 3 users of seed 105 are already in the database; "
+        "nothing was written."
+    )
     assert await snapshot(db, owners[:3]) == before, "a second run changed the database"
 
     more = await seed(db, users=5, seed=105, today=TODAY)
@@ -278,9 +299,7 @@ async def test_reset_removes_only_seeded_users_data(db):
 async def test_a_failure_midway_leaves_the_database_as_it_was(db):
     # User 4's vision id is taken by somebody else's vision: the third batch
     # fails after two batches were written, and all of it must roll back.
-    batch = Batch()
-    Generator(107, TODAY).add_user(4, batch)
-    taken_vision_id = batch.rows["vision"][0][0]
+    taken_vision_id = Generator(107, TODAY).batch([4]).values(Vision, "id")[0]
     someone = await build_owner(db)
     await db.execute(
         "insert into vision (id, user_id, title, statement, status) "
@@ -296,6 +315,30 @@ async def test_a_failure_midway_leaves_the_database_as_it_was(db):
         await seed(db, users=6, seed=107, today=TODAY, batch_users=2)
 
     assert await snapshot(db, [someone.user_id]) == before
+
+
+async def test_seeding_holds_one_batch_of_users_at_a_time(db, monkeypatch):
+    made: list[int] = []
+    real_user_id = Generator.user_id
+
+    def counting_user_id(self: Generator, index: int) -> uuid.UUID:
+        made.append(index)
+        return real_user_id(self, index)
+
+    class FirstBatchWritten(Exception):
+        pass
+
+    def stop(done: int, total: int) -> None:
+        raise FirstBatchWritten
+
+    monkeypatch.setattr(Generator, "user_id", counting_user_id)
+
+    with pytest.raises(FirstBatchWritten):
+        await seed(db, users=10**6, seed=108, today=TODAY, batch_users=5, progress=stop)
+
+    # The batch just written and the next one (planned while it was written).
+    assert len(set(made)) <= 10, f"ids of {len(set(made))} users for a batch of 5"
+    assert await count_owned(db, user_ids(108, 10)) == 0, "rolled back"
 
 
 @pytest.mark.parametrize(
