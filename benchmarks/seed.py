@@ -1,6 +1,13 @@
 """
 Seed speed and memory, against the physical floor.
 
+``--memory`` measures only memory: for each size, the peak RSS of the seed
+CLI seeding a fresh database and of a second run that finds every user
+already there. With ``--stop-after S`` the seed is instead stopped after S
+seconds (killed: its transaction rolls back) and its peak RSS so far is
+reported: how large counts are measured without seeding them all (a seed
+that made every user's id before writing shows it in its first seconds).
+
 For each size (default 1,000 and 10,000 users) this creates two fresh,
 migrated databases on the server of ``DATABASE_URL`` (or the embedded one)
 and measures, each in its own process so peak RSS is per run:
@@ -21,6 +28,8 @@ Run by hand::
 
     python benchmarks/seed.py                 # 1000 and 10000 users
     python benchmarks/seed.py --users 1000    # one size
+    python benchmarks/seed.py --memory --users 1000 5000
+    python benchmarks/seed.py --memory --users 30000 300000 --stop-after 60
 
 Target: the whole seed process within 2.5x of the raw ``COPY`` floor (both
 measured in the same run). Figures go in docs/performance.md, section
@@ -173,6 +182,51 @@ def summary_count(output: str, label: str) -> int:
     return int(line.split()[1].replace(",", ""))
 
 
+def peak_rss_stopped(url: str, users: int, seconds: float) -> float:
+    """Peak RSS in MB of a seed run stopped (killed) after ``seconds``."""
+    process = subprocess.Popen(
+        seed_command(users),
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        stdout=subprocess.DEVNULL,
+    )
+    status = Path(f"/proc/{process.pid}/status")
+    peak_kb = 0
+    deadline = time.monotonic() + seconds
+    try:
+        while process.poll() is None and time.monotonic() < deadline:
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kb = max(peak_kb, int(line.split()[1]))
+            time.sleep(0.2)
+    finally:
+        process.kill()
+        process.wait()
+    return peak_kb / 1024
+
+
+async def measure_memory(server: str, users: int, stop_after: float | None) -> None:
+    url = await create_database(server)
+    try:
+        if stop_after:
+            rss = peak_rss_stopped(url, users, stop_after)
+            print(
+                f"{users:>9,} users  peak RSS {rss:5.0f} MB "
+                f"in the first {stop_after:.0f} s (then stopped)"
+            )
+            return
+        seconds, rss, output = run_seed(url, users)
+        again_seconds, again_rss, again = run_seed(url, users)
+        print(
+            f"{users:>9,} users  seed {seconds:7.1f} s  peak RSS {rss:5.0f} MB  "
+            f"({summary_count(output, 'total'):,} rows)  |  second run "
+            f"{again_seconds:6.1f} s  peak RSS {again_rss:5.0f} MB  "
+            f"({again.strip()})"
+        )
+    finally:
+        await drop_database(server, url)
+
+
 async def measure(server: str, users: int) -> None:
     seed_url = await create_database(server)
     floor_url = await create_database(server)
@@ -228,12 +282,23 @@ def main() -> None:
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--users", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument(
+        "--memory", action="store_true", help="peak RSS of the seed only"
+    )
+    parser.add_argument(
+        "--stop-after",
+        type=float,
+        help="with --memory: stop each seed after this many seconds",
+    )
     args = parser.parse_args()
     server = server_url()
     tables = ", ".join(table_name(t) for t in SEEDED_TABLES)
     print(f"{os.cpu_count()} CPUs; rows by table: {tables}")
     for users in args.users:
-        asyncio.run(measure(server, users))
+        if args.memory:
+            asyncio.run(measure_memory(server, users, args.stop_after))
+        else:
+            asyncio.run(measure(server, users))
 
 
 if __name__ == "__main__":
