@@ -18,6 +18,7 @@ import json
 import uuid
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from operator import attrgetter
 from typing import Any
 
 from planner_app.tables import (
@@ -41,16 +42,17 @@ def children() -> Any:
 
 
 @functools.cache
-def _column_fields(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls) if f.metadata.get("column", True))
+def _column_fields(cls: type) -> tuple[tuple[str, ...], attrgetter[Any]]:
+    names = tuple(f.name for f in fields(cls) if f.metadata.get("column", True))
+    return names, attrgetter(*names)
 
 
 def columns(data: object) -> dict[str, Any]:
     """The column values of ``data``, by column name."""
-    values = {name: getattr(data, name) for name in _column_fields(type(data))}
+    names, values_of = _column_fields(type(data))
     return {
-        name: json.dumps(value) if isinstance(value, dict) else value
-        for name, value in values.items()
+        name: json.dumps(value) if type(value) is dict else value
+        for name, value in zip(names, values_of(data), strict=True)
     }
 
 
