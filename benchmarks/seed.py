@@ -8,7 +8,7 @@ seconds (killed: its transaction rolls back) and its peak RSS so far is
 reported: how large counts are measured without seeding them all (a seed
 that made every user's id before writing shows it in its first seconds).
 
-For each size (default 1,000 and 10,000 users) this creates two fresh,
+For each size (default 1,000 and 10,000 users) this creates three fresh,
 migrated databases on the server of ``DATABASE_URL`` (or the embedded one)
 and measures, each in its own process so peak RSS is per run:
 
@@ -16,13 +16,14 @@ and measures, each in its own process so peak RSS is per run:
   every trigger the migrations installed (derived columns, ownership keys,
   updated_at, the lock and the audit log, whose statement-level triggers
   write one ``insert ... select`` per ``COPY``, as in production);
-- **floor**: a raw ``COPY`` of the same rows into the same tables with
-  triggers and foreign-key checks off (``session_replication_role =
-  replica``, needs a superuser), timing the ``COPY`` alone; in the same
-  process the same rows copied with triggers on (what the database's rules
-  cost by themselves) and generation alone. The seed's rows leave derived
-  and maintained columns to the database, so with triggers off the derived
-  ones stay empty: a slightly cheaper floor than a restore's.
+- **floor**: the seeded rows (every column, those the database filled
+  included) restored into the same tables by a binary ``COPY`` per table
+  with triggers and foreign-key checks off (``session_replication_role =
+  replica``, needs a superuser; the lock's triggers fire even then, so
+  cycles go in unlocked and are locked last, as the seed does), timing the
+  ``COPY`` alone; in the same process the seed's own rows copied batch by
+  batch with triggers on (what the database's rules cost by themselves) and
+  generation alone.
 
 Run by hand::
 
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import os
 import subprocess
 import sys
@@ -58,11 +60,14 @@ from planner_app.database import (  # noqa: E402
     validate_database_url,
     with_database,
 )
+from planner_app.tables import Cycle  # noqa: E402
 from seeds.generate import Generator, user_chunks  # noqa: E402
-from seeds.rows import SEEDED_TABLES, table_name  # noqa: E402
+from seeds.rows import SEEDED_TABLES, column_names, table_name  # noqa: E402
 from seeds.writer import BATCH_USERS, write_batch  # noqa: E402
 
 PICCOLO = str(Path(sys.executable).with_name("piccolo"))
+UNLOCKED = {"lock_enforced": "false", "locked_at": "null::timestamptz"}
+"""How the floor reads a cycle: unlocked, as the seed first writes it."""
 TODAY = date(2026, 11, 25)
 
 
@@ -130,32 +135,77 @@ async def triggers(url: str) -> list[str]:
         await conn.close()
 
 
-async def floor(raw_url: str, rules_url: str, users: int) -> None:
+async def floor(seeded_url: str, raw_url: str, rules_url: str, users: int) -> None:
     """
-    Child process: generate the seed's rows once and copy each batch twice,
-    into ``raw_url`` with triggers off and into ``rules_url`` with them on,
-    timing generation and each COPY alone.
+    Child process: restore the seeded rows of ``seeded_url`` (every column,
+    the database's included) into ``raw_url`` with a binary ``COPY`` per
+    table, triggers off; then generate the seed's rows and copy each batch
+    into ``rules_url`` with the rules on. Times generation and each COPY.
     """
-    generator = Generator(12, TODAY)
+    seeded = await asyncpg.connect(seeded_url)
     raw = await asyncpg.connect(raw_url)
     rules = await asyncpg.connect(rules_url)
     generating = copying_raw = copying_rules = 0.0
     rows = 0
     try:
-        async with raw.transaction(), rules.transaction():
+        locked = [
+            row["id"]
+            for row in await seeded.fetch("select id from cycle where lock_enforced")
+        ]
+        async with raw.transaction():
+            # Triggers and foreign keys off, but for those that fire even in
+            # replica mode (the lock): cycles go in unlocked, as the seed
+            # writes them, and are locked last, timed like the rest.
             await raw.execute("set local session_replication_role = replica")
+            for table in SEEDED_TABLES:
+                schema = table._meta.schema or "public"
+                query = None
+                if table is Cycle:
+                    query = (
+                        "select "
+                        + ", ".join(
+                            UNLOCKED.get(name, f'"{name}"')
+                            for name in column_names(table)
+                        )
+                        + " from public.cycle"
+                    )
+                dump = io.BytesIO()
+                if query:
+                    await seeded.copy_from_query(query, output=dump, format="binary")
+                else:
+                    await seeded.copy_from_table(
+                        table._meta.tablename,
+                        schema_name=schema,
+                        output=dump,
+                        format="binary",
+                    )
+                dump.seek(0)
+                tick = time.perf_counter()
+                await raw.copy_to_table(
+                    table._meta.tablename,
+                    schema_name=schema,
+                    source=dump,
+                    format="binary",
+                )
+                copying_raw += time.perf_counter() - tick
+            tick = time.perf_counter()
+            await raw.execute(
+                "update public.cycle set lock_enforced = true where id = any($1)",
+                locked,
+            )
+            copying_raw += time.perf_counter() - tick
+        generator = Generator(12, TODAY)
+        async with rules.transaction():
             for chunk in user_chunks(users, BATCH_USERS):
                 tick = time.perf_counter()
                 batch = generator.batch(chunk)
                 generating += time.perf_counter() - tick
                 tick = time.perf_counter()
-                await write_batch(raw, batch)
-                copying_raw += time.perf_counter() - tick
-                tick = time.perf_counter()
                 await write_batch(rules, batch)
                 copying_rules += time.perf_counter() - tick
                 rows += batch.row_count()
     finally:
+        await seeded.close()
         await raw.close()
         await rules.close()
     print(f"{rows} {generating:.3f} {copying_raw:.3f} {copying_rules:.3f}")
@@ -238,7 +288,15 @@ async def measure(server: str, users: int) -> None:
         installed = await triggers(seed_url)
 
         floor_seconds, floor_rss, floor_out = run_measured(
-            [sys.executable, __file__, "--floor", floor_url, rules_url, str(users)],
+            [
+                sys.executable,
+                __file__,
+                "--floor",
+                seed_url,
+                floor_url,
+                rules_url,
+                str(users),
+            ],
             dict(os.environ),
         )
         floor_rows, generating, copying, copying_rules = floor_out.split()
@@ -277,8 +335,8 @@ async def measure(server: str, users: int) -> None:
 
 
 def main() -> None:
-    if len(sys.argv) == 5 and sys.argv[1] == "--floor":
-        asyncio.run(floor(sys.argv[2], sys.argv[3], int(sys.argv[4])))
+    if len(sys.argv) == 6 and sys.argv[1] == "--floor":
+        asyncio.run(floor(*sys.argv[2:5], int(sys.argv[5])))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     parser.add_argument("--users", type=int, nargs="+", default=[1000, 10000])
