@@ -270,7 +270,7 @@ class Generator:
             client = rng.choice(("web", "ios", "android"))
             for user_text, assistant_text in rng.choice(content.CONVERSATIONS):
                 # Ids carry the time each message was sent: the conversation
-                # sorts by (created_at, id) though a run shares one created_at.
+                # sorts by (created_at, id) even where created_at ties.
                 sent += timedelta(seconds=rng.randint(20, 240))
                 chat.messages.append(
                     users.MessageData(

@@ -166,8 +166,8 @@ def time_ordered_id(at: datetime, random_bits: int) -> uuid.UUID:
     """
     A version 7 UUID (RFC 9562): ``at`` to the millisecond, then 74 bits of
     ``random_bits``. Ids of rows created at increasing times sort in that
-    order, which keeps a seeded conversation in order when its messages
-    share the ``created_at`` of the run that wrote them.
+    order, which keeps a seeded conversation in order wherever its messages'
+    ``created_at`` (stamped by the database) tie.
     """
     millis = int(at.timestamp() * 1000) & ((1 << 48) - 1)
     rand_a = (random_bits >> 62) & 0xFFF

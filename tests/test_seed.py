@@ -121,9 +121,9 @@ async def test_seed_fills_every_table_with_realistic_rows(db):
 
 
 async def test_chat_messages_alternate_user_and_assistant_in_creation_order(db):
-    # The database stamps created_at; messages written in one run share it,
-    # and their ids (UUIDv7, carrying the time each was sent) keep the
-    # conversation in order: "order by created_at, id".
+    # The database stamps created_at; the ids (UUIDv7, carrying the time
+    # each message was sent) keep the conversation in order where it ties:
+    # "order by created_at, id".
     await seed(db, users=8, seed=102, today=TODAY)
     sessions = await db.fetch(
         "select id, context from chat_session where user_id = any($1::uuid[])",
