@@ -90,7 +90,7 @@ class SeedReport:
             )
             return f"Nothing to do: {there}; nothing was written."
         written = {**self.rows, "audit_log": self.audit_rows}
-        lines = [f"{'rows written':<14} {'':>10}", f"{'-' * 14} {'-' * 10}"]
+        lines = [f"{'table':<14} {'written':>10}", f"{'-' * 14} {'-' * 10}"]
         lines += [f"{table:<14} {count:>10,}" for table, count in written.items()]
         lines.append(f"{'-' * 14} {'-' * 10}")
         lines.append(f"{'total':<14} {self.total_rows:>10,}")
