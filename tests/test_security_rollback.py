@@ -76,6 +76,7 @@ async def test_rolling_back_the_tables_and_their_protection_leaves_nothing_of_th
         functions = {name for kind, name, _ in rolled_back if kind == "function"}
         assert functions == {
             "planner_private.audit()",
+            "planner_private.is_rfc_9562(uuid)",
             "planner_private.maintain_row()",
             "planner_private.protect(regclass)",
         }
