@@ -86,6 +86,22 @@ async def _lock_plan_item(
     return row
 
 
+async def _lock_writable_plan_item(
+    conn: asyncpg.Connection,
+    user_id: uuid.UUID,
+    plan_item_id: uuid.UUID,
+    operation: str,
+) -> asyncpg.Record:
+    """
+    :func:`_lock_plan_item`, refused with ``WeekLockedError`` when the item's
+    week is locked for ``operation``.
+    """
+    item = await _lock_plan_item(conn, user_id, plan_item_id)
+    if _is_locked(item["week_no"], item["lock_enforced"]):
+        raise week_locked(item["cycle_id"], item["week_no"], operation)
+    return item
+
+
 async def _fetch_plan_item(
     conn: asyncpg.Connection, plan_item_id: uuid.UUID
 ) -> PlanItem:
@@ -114,9 +130,7 @@ async def set_quota(
     """
     with database_errors():
         async with conn.transaction():
-            item = await _lock_plan_item(conn, user_id, plan_item_id)
-            if _is_locked(item["week_no"], item["lock_enforced"]):
-                raise week_locked(item["cycle_id"], item["week_no"], "change_quota")
+            await _lock_writable_plan_item(conn, user_id, plan_item_id, "change_quota")
             await conn.execute(
                 "update public.plan_item set quota = $2 where id = $1",
                 plan_item_id,
@@ -238,9 +252,9 @@ async def remove_plan_item(
     """
     with database_errors():
         async with conn.transaction():
-            item = await _lock_plan_item(conn, user_id, plan_item_id)
-            if _is_locked(item["week_no"], item["lock_enforced"]):
-                raise week_locked(item["cycle_id"], item["week_no"], "remove_plan_item")
+            await _lock_writable_plan_item(
+                conn, user_id, plan_item_id, "remove_plan_item"
+            )
             await conn.execute(
                 "delete from public.plan_item where id = $1", plan_item_id
             )
