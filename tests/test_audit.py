@@ -60,24 +60,23 @@ async def as_json(conn: asyncpg.Connection, table: str, id_: uuid.UUID) -> Any:
     return json.loads(value) if value is not None else None
 
 
-def assert_shape(
+def assert_owner_wrote(
     row: asyncpg.Record,
-    *,
+    owner: Owner,
+    action: str,
     table: str,
     record_id: uuid.UUID,
-    action: str,
-    user_id: uuid.UUID,
-    actor_id: uuid.UUID | None,
-    actor_role: str,
+    *,
     before: Any,
     after: Any,
 ) -> None:
+    """The audit row of ``action`` on the owner's row, acting as authenticated."""
     assert row["table_name"] == table
     assert row["record_id"] == record_id
     assert row["action"] == action
-    assert row["user_id"] == user_id
-    assert row["actor_id"] == actor_id
-    assert row["actor_role"] == actor_role
+    assert row["user_id"] == owner.user_id
+    assert row["actor_id"] == owner.user_id
+    assert row["actor_role"] == "authenticated"
     assert (json.loads(row["before"]) if row["before"] else None) == before
     assert (json.loads(row["after"]) if row["after"] else None) == after
 
@@ -100,14 +99,12 @@ async def test_update_writes_one_audit_row_with_the_changed_columns(
     assert len(changed) == 1
     assert before["updated_at"] != after["updated_at"]
     assert len(rows) == 1
-    assert_shape(
+    assert_owner_wrote(
         rows[0],
-        table=table,
-        record_id=record_id,
-        action="UPDATE",
-        user_id=owner.user_id,
-        actor_id=owner.user_id,
-        actor_role="authenticated",
+        owner,
+        "UPDATE",
+        table,
+        record_id,
         before={key: before[key] for key in changed},
         after={key: after[key] for key in changed},
     )
@@ -125,16 +122,8 @@ async def test_delete_writes_one_audit_row_with_before_only(
         )
         rows = await audit_rows(conn, record_id=record_id)
     assert len(rows) == 1
-    assert_shape(
-        rows[0],
-        table=table,
-        record_id=record_id,
-        action="DELETE",
-        user_id=owner.user_id,
-        actor_id=owner.user_id,
-        actor_role="authenticated",
-        before=before,
-        after=None,
+    assert_owner_wrote(
+        rows[0], owner, "DELETE", table, record_id, before=before, after=None
     )
 
 
@@ -167,16 +156,8 @@ async def test_insert_writes_one_audit_row_with_after_only(
         ]
     assert len(rows) == 2
     for row, (table, record_id, after) in zip(rows, expected, strict=True):
-        assert_shape(
-            row,
-            table=table,
-            record_id=record_id,
-            action="INSERT",
-            user_id=owner.user_id,
-            actor_id=owner.user_id,
-            actor_role="authenticated",
-            before=None,
-            after=after,
+        assert_owner_wrote(
+            row, owner, "INSERT", table, record_id, before=None, after=after
         )
 
 
