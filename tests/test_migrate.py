@@ -96,6 +96,13 @@ async def run_migrate_concurrently(url: str, count: int) -> list[tuple[int, str,
     return list(await asyncio.gather(*(one() for _ in range(count))))
 
 
+async def assert_a_retry_applies_them_all(url: str, ids: list[str]) -> None:
+    """Migrating again succeeds and records every migration once."""
+    retry = run_cli("planner_app", "migrate", database_url=url)
+    assert retry.returncode == 0, retry.stdout + retry.stderr
+    assert Counter(await recorded(url)) == Counter(ids)
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *parts: str):
     assert result.returncode != 0, result.stdout + result.stderr
     assert "Traceback" not in result.stderr + result.stdout
@@ -159,9 +166,7 @@ async def test_failing_auto_migration_leaves_neither_its_tables_nor_its_record(
         assert [row["tablename"] for row in present] == ["goal"]
 
         await conn.execute("drop table goal")
-        retry = run_cli("planner_app", "migrate", database_url=url)
-        assert retry.returncode == 0, retry.stdout + retry.stderr
-        assert Counter(await recorded(url)) == Counter(ids)
+        await assert_a_retry_applies_them_all(url, ids)
     finally:
         await conn.close()
 
@@ -201,9 +206,7 @@ async def test_failing_sql_step_leaves_none_of_its_statements_nor_its_record(
         )
 
         await conn.execute("drop function planner_private.task_derive()")
-        retry = run_cli("planner_app", "migrate", database_url=url)
-        assert retry.returncode == 0, retry.stdout + retry.stderr
-        assert Counter(await recorded(url)) == Counter(ids)
+        await assert_a_retry_applies_them_all(url, ids)
     finally:
         await conn.close()
 
