@@ -23,7 +23,7 @@ from planner_app.database import (
     validate_database_url,
     with_database,
 )
-from tests.support import run_cli
+from tests.support import Owner, build_owner, run_cli
 
 RUN_PREFIX = f"planner_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 TEMPLATE_DB = f"{RUN_PREFIX}_template"
@@ -147,6 +147,18 @@ async def db(migrated: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+@pytest.fixture
+async def owner(db: asyncpg.Connection) -> Owner:
+    """A new user with a complete plan (:func:`tests.support.build_owner`)."""
+    return await build_owner(db)
+
+
+@pytest.fixture
+async def stranger(db: asyncpg.Connection) -> Owner:
+    """Another new user with a complete plan, whose rows are not the owner's."""
+    return await build_owner(db)
 
 
 @pytest.fixture

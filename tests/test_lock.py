@@ -131,9 +131,8 @@ async def test_quota_change_in_weeks_1_to_6_is_allowed_when_locked(
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
 async def test_quota_change_is_allowed_while_lock_is_not_enforced(
-    db: asyncpg.Connection, week_no: int
+    db: asyncpg.Connection, owner: Owner, week_no: int
 ) -> None:
-    owner = await build_owner(db)
     await db.execute(
         "update plan_item set quota = 9 where id = $1", owner.plan_item(week_no)
     )
@@ -242,9 +241,8 @@ async def test_moving_plan_item_into_locked_week_is_rejected(
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
 async def test_moving_plan_item_out_of_locked_week_is_rejected(
-    db: asyncpg.Connection, week_no: int
+    db: asyncpg.Connection, owner: Owner, week_no: int
 ) -> None:
-    owner = await build_owner(db)
     item = await plan(db, owner, week_no, await add_task(db, owner))
     await lock(db, owner)
     error = await assert_rejected(
@@ -332,9 +330,8 @@ async def test_renumbering_locked_weekly_plan_is_rejected(
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
 async def test_renumbering_a_week_into_locked_weeks_is_rejected(
-    db: asyncpg.Connection, week_no: int
+    db: asyncpg.Connection, owner: Owner, week_no: int
 ) -> None:
-    owner = await build_owner(db)
     await db.execute(
         "delete from weekly_plan where id = $1", owner.weekly_plan_ids[week_no]
     )
@@ -496,8 +493,8 @@ async def test_lock_holds_for_a_table_owner_who_is_not_superuser(
 
 async def test_authenticated_may_enforce_the_lock_but_never_lift_it(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     async with rolled_back(db):
         await db.execute("grant select, update on public.cycle to authenticated")
         assert (
@@ -572,8 +569,8 @@ async def test_table_owner_may_lift_the_lock_and_locked_at_is_cleared(
 
 async def test_enforcing_the_lock_stamps_locked_at_which_cannot_be_forged(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     # Not enforced: locked_at stays empty whatever is written.
     await db.execute("update cycle set locked_at = now() where id = $1", owner.cycle_id)
     assert (
@@ -601,8 +598,9 @@ async def test_enforcing_the_lock_stamps_locked_at_which_cannot_be_forged(
     )
 
 
-async def test_a_cycle_created_locked_is_stamped(db: asyncpg.Connection) -> None:
-    owner = await build_owner(db)
+async def test_a_cycle_created_locked_is_stamped(
+    db: asyncpg.Connection, owner: Owner
+) -> None:
     await db.execute("delete from cycle where id = $1", owner.cycle_id)
     row = await db.fetchrow(
         "insert into cycle (user_id, start_date, lock_enforced) "

@@ -103,8 +103,8 @@ async def test_set_quota_in_weeks_1_to_6_works_when_locked(
 
 async def test_set_quota_in_week_7_works_while_lock_is_not_enforced(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     item = await services.set_quota(
         db, user_id=owner.user_id, plan_item_id=owner.plan_item(7), quota=6
     )
@@ -114,8 +114,8 @@ async def test_set_quota_in_week_7_works_while_lock_is_not_enforced(
 
 async def test_set_quota_below_zero_raises_validation_error(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     error = await refused(
         db,
         services.set_quota(
@@ -129,9 +129,9 @@ async def test_set_quota_below_zero_raises_validation_error(
 
 async def test_set_quota_of_another_users_item_raises_not_found(
     db: asyncpg.Connection,
+    owner: Owner,
+    stranger: Owner,
 ) -> None:
-    owner = await build_owner(db)
-    stranger = await build_owner(db)
     await refused(
         db,
         services.set_quota(
@@ -253,8 +253,8 @@ async def test_add_plan_item_to_weeks_1_to_6_uses_the_default_quota(
 
 async def test_add_the_same_task_twice_to_a_week_raises_duplicate_error(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     await refused(
         db,
         services.add_plan_item(
@@ -270,8 +270,8 @@ async def test_add_the_same_task_twice_to_a_week_raises_duplicate_error(
 
 async def test_add_a_task_of_another_cycle_raises_invalid_reference_error(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     later_cycle = await db.fetchval(
         "insert into cycle (user_id, start_date) values ($1, '2027-06-07') "
         "returning id",
@@ -305,9 +305,9 @@ async def test_add_a_task_of_another_cycle_raises_invalid_reference_error(
 
 async def test_add_another_users_task_raises_not_found(
     db: asyncpg.Connection,
+    owner: Owner,
+    stranger: Owner,
 ) -> None:
-    owner = await build_owner(db)
-    stranger = await build_owner(db)
     await refused(
         db,
         services.add_plan_item(
@@ -351,8 +351,8 @@ async def test_remove_plan_item_from_weeks_1_to_6_works_when_locked(
 
 async def test_remove_an_unknown_plan_item_raises_not_found(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     await refused(
         db,
         services.remove_plan_item(db, user_id=owner.user_id, plan_item_id=uuid.uuid4()),
@@ -363,8 +363,8 @@ async def test_remove_an_unknown_plan_item_raises_not_found(
 
 async def test_enforce_lock_freezes_weeks_7_to_12_and_is_idempotent(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     locked_at = await services.enforce_lock(
         db, user_id=owner.user_id, cycle_id=owner.cycle_id
     )
@@ -385,9 +385,9 @@ async def test_enforce_lock_freezes_weeks_7_to_12_and_is_idempotent(
 
 async def test_enforce_lock_on_another_users_cycle_raises_not_found(
     db: asyncpg.Connection,
+    owner: Owner,
+    stranger: Owner,
 ) -> None:
-    owner = await build_owner(db)
-    stranger = await build_owner(db)
     await refused(
         db,
         services.enforce_lock(db, user_id=stranger.user_id, cycle_id=owner.cycle_id),
@@ -426,8 +426,8 @@ async def test_lift_lock_as_table_owner_reopens_weeks_7_to_12(
 
 async def test_services_share_the_callers_transaction(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     async with rolled_back(db):
         await services.set_quota(
             db, user_id=owner.user_id, plan_item_id=owner.plan_item(7), quota=8
