@@ -162,6 +162,12 @@ async def stranger(db: asyncpg.Connection) -> Owner:
 
 
 @pytest.fixture
+async def locked(db: asyncpg.Connection) -> Owner:
+    """A new user whose cycle enforces the weeks 7-12 lock."""
+    return await build_owner(db, lock_enforced=True)
+
+
+@pytest.fixture
 def fresh_database(
     server_url: str, template_database: str
 ) -> Callable[..., Awaitable[str]]:

@@ -198,6 +198,19 @@ class Owner:
     def plan_item(self, week_no: int, task_index: int = 0) -> uuid.UUID:
         return self.plan_item_ids[(week_no, self.task_ids[task_index])]
 
+    def row_id(self, table: str) -> uuid.UUID:
+        """One existing row of this user in the domain table ``table``."""
+        return {
+            "vision": self.vision_id,
+            "cycle": self.cycle_id,
+            "goal": self.goal_ids["personal"],
+            "task": self.task_ids[1],
+            "weekly_plan": self.weekly_plan_ids[12],
+            "plan_item": self.plan_item(3),
+            "chat_session": self.chat_session_id,
+            "chat_message": self.chat_message_id,
+        }[table]
+
 
 async def create_user(conn: asyncpg.Connection) -> uuid.UUID:
     user_id = uuid.uuid4()

@@ -28,20 +28,6 @@ async def owner(migrated: str) -> AsyncIterator[Owner]:
         await conn.close()
 
 
-def row_id(owner: Owner, table: str) -> uuid.UUID:
-    """One existing row of ``owner`` in ``table``."""
-    return {
-        "vision": owner.vision_id,
-        "cycle": owner.cycle_id,
-        "goal": owner.goal_ids["personal"],
-        "task": owner.task_ids[1],
-        "weekly_plan": owner.weekly_plan_ids[12],
-        "plan_item": owner.plan_item(3),
-        "chat_session": owner.chat_session_id,
-        "chat_message": owner.chat_message_id,
-    }[table]
-
-
 async def audit_rows(
     conn: asyncpg.Connection, *, txid: int | None = None, record_id: Any = None
 ) -> list[asyncpg.Record]:
@@ -85,7 +71,7 @@ def assert_owner_wrote(
 async def test_update_writes_one_audit_row_with_the_changed_columns(
     db: asyncpg.Connection, owner: Owner, table: str
 ) -> None:
-    record_id = row_id(owner, table)
+    record_id = owner.row_id(table)
     async with acting_as(db, "authenticated", owner.user_id) as conn:
         before = await as_json(conn, table, record_id)
         await conn.execute(
@@ -114,7 +100,7 @@ async def test_update_writes_one_audit_row_with_the_changed_columns(
 async def test_delete_writes_one_audit_row_with_before_only(
     db: asyncpg.Connection, owner: Owner, table: str
 ) -> None:
-    record_id = row_id(owner, table)
+    record_id = owner.row_id(table)
     async with acting_as(db, "authenticated", owner.user_id) as conn:
         before = await as_json(conn, table, record_id)
         assert await conn.execute(f"delete from {table} where id = $1", record_id) == (
@@ -186,7 +172,7 @@ async def test_every_domain_table_is_audited_on_insert(
 async def test_update_that_changes_nothing_writes_no_audit_row(
     db: asyncpg.Connection, owner: Owner, table: str
 ) -> None:
-    record_id = row_id(owner, table)
+    record_id = owner.row_id(table)
     async with acting_as(db, "authenticated", owner.user_id) as conn:
         before = await as_json(conn, table, record_id)
         status = await conn.execute(

@@ -68,11 +68,6 @@ async def lock(conn: asyncpg.Connection, owner: Owner) -> None:
     )
 
 
-@pytest.fixture
-async def locked(db: asyncpg.Connection) -> Owner:
-    return await build_owner(db, lock_enforced=True)
-
-
 def check_lock_error(
     error: asyncpg.PostgresError, owner: Owner, week_no: int, operation: str
 ) -> None:

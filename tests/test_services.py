@@ -61,11 +61,6 @@ async def extra_task(db: asyncpg.Connection, owner: Owner) -> uuid.UUID:
     )
 
 
-@pytest.fixture
-async def locked(db: asyncpg.Connection) -> Owner:
-    return await build_owner(db, lock_enforced=True)
-
-
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
 async def test_set_quota_in_locked_week_raises_week_locked_error(
     db: asyncpg.Connection, locked: Owner, week_no: int
