@@ -68,6 +68,29 @@ async def lock(conn: asyncpg.Connection, owner: Owner) -> None:
     )
 
 
+async def assert_quota_can_be_set(
+    db: asyncpg.Connection, plan_item_id: uuid.UUID
+) -> None:
+    """The table owner sets the item's quota to 9, and it is 9."""
+    await db.execute("update plan_item set quota = 9 where id = $1", plan_item_id)
+    quota = await db.fetchval("select quota from plan_item where id = $1", plan_item_id)
+    assert quota == 9
+
+
+async def lift_lock(db: asyncpg.Connection, cycle_id: uuid.UUID) -> None:
+    """The table owner lifts the cycle's lock."""
+    await db.execute("update cycle set lock_enforced = false where id = $1", cycle_id)
+
+
+async def lock_state(db: asyncpg.Connection, cycle_id: uuid.UUID) -> tuple:
+    """The cycle's ``(lock_enforced, locked_at)``."""
+    return tuple(
+        await db.fetchrow(
+            "select lock_enforced, locked_at from cycle where id = $1", cycle_id
+        )
+    )
+
+
 def check_lock_error(
     error: asyncpg.PostgresError, owner: Owner, week_no: int, operation: str
 ) -> None:
@@ -115,28 +138,14 @@ async def test_lowering_quota_to_zero_in_locked_week_is_rejected(
 async def test_quota_change_in_weeks_1_to_6_is_allowed_when_locked(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
-    await db.execute(
-        "update plan_item set quota = 9 where id = $1", locked.plan_item(week_no)
-    )
-    quota = await db.fetchval(
-        "select quota from plan_item where id = $1", locked.plan_item(week_no)
-    )
-    assert quota == 9
+    await assert_quota_can_be_set(db, locked.plan_item(week_no))
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
 async def test_quota_change_is_allowed_while_lock_is_not_enforced(
     db: asyncpg.Connection, owner: Owner, week_no: int
 ) -> None:
-    await db.execute(
-        "update plan_item set quota = 9 where id = $1", owner.plan_item(week_no)
-    )
-    assert (
-        await db.fetchval(
-            "select quota from plan_item where id = $1", owner.plan_item(week_no)
-        )
-        == 9
-    )
+    await assert_quota_can_be_set(db, owner.plan_item(week_no))
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
@@ -472,18 +481,8 @@ async def test_lock_holds_for_a_table_owner_who_is_not_superuser(
                     await db.execute(sql, locked.plan_item(8))
             assert caught.value.sqlstate == LOCKED
         # The owner may lift the lock; then the week is open again.
-        await db.execute(
-            "update cycle set lock_enforced = false where id = $1", locked.cycle_id
-        )
-        await db.execute(
-            "update plan_item set quota = 9 where id = $1", locked.plan_item(8)
-        )
-        assert (
-            await db.fetchval(
-                "select quota from plan_item where id = $1", locked.plan_item(8)
-            )
-            == 9
-        )
+        await lift_lock(db, locked.cycle_id)
+        await assert_quota_can_be_set(db, locked.plan_item(8))
 
 
 async def test_authenticated_may_enforce_the_lock_but_never_lift_it(
@@ -534,32 +533,15 @@ async def test_service_role_may_lift_the_lock(
             locked.cycle_id,
         )
         assert error is None
-        row = await db.fetchrow(
-            "select lock_enforced, locked_at from cycle where id = $1",
-            locked.cycle_id,
-        )
-        assert tuple(row) == (False, None)
+        assert await lock_state(db, locked.cycle_id) == (False, None)
 
 
 async def test_table_owner_may_lift_the_lock_and_locked_at_is_cleared(
     db: asyncpg.Connection, locked: Owner
 ) -> None:
-    await db.execute(
-        "update cycle set lock_enforced = false where id = $1", locked.cycle_id
-    )
-    row = await db.fetchrow(
-        "select lock_enforced, locked_at from cycle where id = $1", locked.cycle_id
-    )
-    assert tuple(row) == (False, None)
-    await db.execute(
-        "update plan_item set quota = 9 where id = $1", locked.plan_item(10)
-    )
-    assert (
-        await db.fetchval(
-            "select quota from plan_item where id = $1", locked.plan_item(10)
-        )
-        == 9
-    )
+    await lift_lock(db, locked.cycle_id)
+    assert await lock_state(db, locked.cycle_id) == (False, None)
+    await assert_quota_can_be_set(db, locked.plan_item(10))
 
 
 async def test_enforcing_the_lock_stamps_locked_at_which_cannot_be_forged(
