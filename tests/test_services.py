@@ -61,6 +61,19 @@ async def extra_task(db: asyncpg.Connection, owner: Owner) -> uuid.UUID:
     )
 
 
+async def assert_quota_set(
+    db: asyncpg.Connection, owner: Owner, week_no: int, quota: int
+) -> None:
+    """``set_quota`` on the owner's item of ``week_no`` returns and stores it."""
+    item = await services.set_quota(
+        db, user_id=owner.user_id, plan_item_id=owner.plan_item(week_no), quota=quota
+    )
+    assert (item.week_no, item.quota) == (week_no, quota)
+    assert (
+        await db.fetchval("select quota from plan_item where id = $1", item.id) == quota
+    )
+
+
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
 async def test_set_quota_in_locked_week_raises_week_locked_error(
     db: asyncpg.Connection, locked: Owner, week_no: int
@@ -89,22 +102,14 @@ async def test_set_quota_in_locked_week_raises_week_locked_error(
 async def test_set_quota_in_weeks_1_to_6_works_when_locked(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
-    item = await services.set_quota(
-        db, user_id=locked.user_id, plan_item_id=locked.plan_item(week_no), quota=5
-    )
-    assert (item.week_no, item.quota) == (week_no, 5)
-    assert await db.fetchval("select quota from plan_item where id = $1", item.id) == 5
+    await assert_quota_set(db, locked, week_no, 5)
 
 
 async def test_set_quota_in_week_7_works_while_lock_is_not_enforced(
     db: asyncpg.Connection,
     owner: Owner,
 ) -> None:
-    item = await services.set_quota(
-        db, user_id=owner.user_id, plan_item_id=owner.plan_item(7), quota=6
-    )
-    assert item.quota == 6
-    assert await db.fetchval("select quota from plan_item where id = $1", item.id) == 6
+    await assert_quota_set(db, owner, 7, 6)
 
 
 async def test_set_quota_below_zero_raises_validation_error(
@@ -412,11 +417,7 @@ async def test_lift_lock_as_table_owner_reopens_weeks_7_to_12(
     assert not await db.fetchval(
         "select lock_enforced from cycle where id = $1", locked.cycle_id
     )
-    item = await services.set_quota(
-        db, user_id=locked.user_id, plan_item_id=locked.plan_item(9), quota=1
-    )
-    assert item.quota == 1
-    assert await db.fetchval("select quota from plan_item where id = $1", item.id) == 1
+    await assert_quota_set(db, locked, 9, 1)
 
 
 async def test_services_share_the_callers_transaction(
