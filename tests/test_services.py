@@ -251,21 +251,33 @@ async def test_add_plan_item_to_weeks_1_to_6_uses_the_default_quota(
     assert tuple(row) == (locked.weekly_plan_ids[week_no], task_id, 4, locked.cycle_id)
 
 
-async def test_add_the_same_task_twice_to_a_week_raises_duplicate_error(
+async def refused_adding_to_week_3(
     db: asyncpg.Connection,
     owner: Owner,
-) -> None:
-    await refused(
+    task_id: uuid.UUID,
+    expected: type[PlannerError],
+    *others: Owner,
+) -> PlannerError:
+    """:func:`refused` for adding ``task_id`` to the owner's week 3."""
+    return await refused(
         db,
         services.add_plan_item(
             db,
             user_id=owner.user_id,
             weekly_plan_id=owner.weekly_plan_ids[3],
-            task_id=owner.task_ids[0],
+            task_id=task_id,
         ),
-        DuplicateError,
+        expected,
         owner,
+        *others,
     )
+
+
+async def test_add_the_same_task_twice_to_a_week_raises_duplicate_error(
+    db: asyncpg.Connection,
+    owner: Owner,
+) -> None:
+    await refused_adding_to_week_3(db, owner, owner.task_ids[0], DuplicateError)
 
 
 async def test_add_a_task_of_another_cycle_raises_invalid_reference_error(
@@ -289,17 +301,7 @@ async def test_add_a_task_of_another_cycle_raises_invalid_reference_error(
         owner.user_id,
         goal_id,
     )
-    error = await refused(
-        db,
-        services.add_plan_item(
-            db,
-            user_id=owner.user_id,
-            weekly_plan_id=owner.weekly_plan_ids[3],
-            task_id=task_id,
-        ),
-        InvalidReferenceError,
-        owner,
-    )
+    error = await refused_adding_to_week_3(db, owner, task_id, InvalidReferenceError)
     assert error.constraint == "plan_item_task_same_cycle_fkey"
 
 
@@ -308,17 +310,8 @@ async def test_add_another_users_task_raises_not_found(
     owner: Owner,
     stranger: Owner,
 ) -> None:
-    await refused(
-        db,
-        services.add_plan_item(
-            db,
-            user_id=owner.user_id,
-            weekly_plan_id=owner.weekly_plan_ids[3],
-            task_id=stranger.task_ids[0],
-        ),
-        NotFoundError,
-        owner,
-        stranger,
+    await refused_adding_to_week_3(
+        db, owner, stranger.task_ids[0], NotFoundError, stranger
     )
 
 
