@@ -253,23 +253,17 @@ async def test_a_plan_item_cannot_enter_another_users_locked_week(
 ):
     """The answer is a missing row's, not the other user's lock."""
     before = await snapshot(db, (owner.user_id, locked.user_id))
+    plan_item = {
+        "weekly_plan_id": str(locked.weekly_plan_ids[8]),
+        "task_id": str(owner.task_ids[0]),
+    }
     response = await client.post(
-        "/api/plan_item/",
-        json={
-            "weekly_plan_id": str(locked.weekly_plan_ids[8]),
-            "task_id": str(owner.task_ids[0]),
-        },
-        headers=as_user(owner.user_id),
+        "/api/plan_item/", json=plan_item, headers=as_user(owner.user_id)
     )
     body = problem(response, 404)
     assert str(locked.cycle_id) not in response.text and "week_no" not in body
     via_service = await client.post(
-        "/api/plan/add_plan_item",
-        json={
-            "weekly_plan_id": str(locked.weekly_plan_ids[8]),
-            "task_id": str(owner.task_ids[0]),
-        },
-        headers=as_user(owner.user_id),
+        "/api/plan/add_plan_item", json=plan_item, headers=as_user(owner.user_id)
     )
     problem(via_service, 404)
     assert await snapshot(db, (owner.user_id, locked.user_id)) == before
