@@ -80,6 +80,22 @@ async def row_counts(conn: asyncpg.Connection) -> dict[str, int]:
     return dict(await conn.fetchrow(f"select {counts}"))
 
 
+async def assert_inserted_timestamps_are_now(
+    conn: asyncpg.Connection, user_id: uuid.UUID
+) -> None:
+    """
+    An insert that names its own ``created_at`` and ``updated_at`` (in a
+    transaction) gets the transaction's time in both instead.
+    """
+    row = await conn.fetchrow(
+        "insert into chat_session (user_id, created_at, updated_at) "
+        "values ($1, '1999-01-01', 'infinity') "
+        "returning created_at, updated_at, now() as now",
+        user_id,
+    )
+    assert row["created_at"] == row["updated_at"] == row["now"]
+
+
 async def snapshot(
     conn: asyncpg.Connection, owners: Iterable[uuid.UUID] | None = None
 ) -> Snapshot:

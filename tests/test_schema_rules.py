@@ -14,6 +14,7 @@ import pytest
 from tests.support import (
     DOMAIN_TABLES,
     ONE_COLUMN_CHANGE,
+    assert_inserted_timestamps_are_now,
     assert_rejected,
     build_owner,
     create_user,
@@ -157,13 +158,7 @@ async def test_created_at_and_updated_at_are_maintained_by_the_database(
 
 async def test_inserted_timestamps_are_the_insert_time(db, owner):
     async with db.transaction():
-        row = await db.fetchrow(
-            "insert into chat_session (user_id, created_at, updated_at) "
-            "values ($1, '1999-01-01', 'infinity') returning created_at, updated_at, "
-            "now() as now",
-            owner.user_id,
-        )
-    assert row["created_at"] == row["updated_at"] == row["now"]
+        await assert_inserted_timestamps_are_now(db, owner.user_id)
 
 
 # ---------------------------------------------------------------------------
