@@ -91,9 +91,19 @@ async def lock_state(db: asyncpg.Connection, cycle_id: uuid.UUID) -> tuple:
     )
 
 
-def check_lock_error(
-    error: asyncpg.PostgresError, owner: Owner, week_no: int, operation: str
-) -> None:
+async def assert_week_locked(
+    db: asyncpg.Connection,
+    owner: Owner,
+    week_no: int,
+    operation: str,
+    sql: str,
+    *args: object,
+) -> asyncpg.PostgresError:
+    """
+    ``sql`` is rejected (:func:`~tests.support.assert_rejected`) with the
+    lock's error for ``operation`` on the owner's week ``week_no``.
+    """
+    error = await assert_rejected(db, sql, *args, sqlstate=LOCKED)
     assert str(error).startswith(
         f"week {week_no} of cycle {owner.cycle_id} is locked: cannot "
     ), str(error)
@@ -103,6 +113,7 @@ def check_lock_error(
         "operation": operation,
     }
     assert error.hint == WEEK_LOCKED_HINT
+    return error
 
 
 # --- the rule, week by week ------------------------------------------------
@@ -112,13 +123,14 @@ def check_lock_error(
 async def test_quota_change_in_locked_week_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
-    error = await assert_rejected(
+    error = await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "change_quota",
         "update plan_item set quota = quota + 1 where id = $1",
         locked.plan_item(week_no),
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "change_quota")
     assert error.table_name == "plan_item"
 
 
@@ -177,16 +189,17 @@ async def test_adding_plan_item_to_locked_week_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
     task_id = await add_task(db, locked)
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "add_plan_item",
         "insert into plan_item (user_id, weekly_plan_id, task_id, quota) "
         "values ($1, $2, $3, 1)",
         locked.user_id,
         locked.weekly_plan_ids[week_no],
         task_id,
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "add_plan_item")
 
 
 @pytest.mark.parametrize("week_no", OPEN_WEEKS)
@@ -205,13 +218,14 @@ async def test_adding_plan_item_to_weeks_1_to_6_is_allowed_when_locked(
 async def test_removing_plan_item_from_locked_week_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "remove_plan_item",
         "delete from plan_item where id = $1",
         locked.plan_item(week_no),
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "remove_plan_item")
 
 
 @pytest.mark.parametrize("week_no", OPEN_WEEKS)
@@ -233,14 +247,15 @@ async def test_moving_plan_item_into_locked_week_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
     item = await plan(db, locked, 2, await add_task(db, locked))
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "move_plan_item",
         "update plan_item set weekly_plan_id = $2 where id = $1",
         item,
         locked.weekly_plan_ids[week_no],
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "move_plan_item")
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
@@ -249,14 +264,15 @@ async def test_moving_plan_item_out_of_locked_week_is_rejected(
 ) -> None:
     item = await plan(db, owner, week_no, await add_task(db, owner))
     await lock(db, owner)
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        owner,
+        week_no,
+        "move_plan_item",
         "update plan_item set weekly_plan_id = $2 where id = $1",
         item,
         owner.weekly_plan_ids[2],
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, owner, week_no, "move_plan_item")
 
 
 async def test_moving_plan_item_within_weeks_1_to_6_is_allowed_when_locked(
@@ -280,27 +296,29 @@ async def test_changing_task_of_plan_item_in_locked_week_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
     task_id = await add_task(db, locked)
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "change_task",
         "update plan_item set task_id = $2 where id = $1",
         locked.plan_item(week_no),
         task_id,
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "change_task")
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
 async def test_deleting_locked_weekly_plan_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
-    error = await assert_rejected(
+    error = await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "delete_weekly_plan",
         "delete from weekly_plan where id = $1",
         locked.weekly_plan_ids[week_no],
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "delete_weekly_plan")
     assert error.table_name == "weekly_plan"
 
 
@@ -323,13 +341,14 @@ async def test_renumbering_locked_weekly_plan_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
     await db.execute("delete from weekly_plan where id = $1", locked.weekly_plan_ids[6])
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "renumber_weekly_plan",
         "update weekly_plan set week_no = 6 where id = $1",
         locked.weekly_plan_ids[week_no],
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "renumber_weekly_plan")
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
@@ -340,14 +359,15 @@ async def test_renumbering_a_week_into_locked_weeks_is_rejected(
         "delete from weekly_plan where id = $1", owner.weekly_plan_ids[week_no]
     )
     await lock(db, owner)
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        owner,
+        week_no,
+        "renumber_weekly_plan",
         "update weekly_plan set week_no = $2 where id = $1",
         owner.weekly_plan_ids[3],
         week_no,
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, owner, week_no, "renumber_weekly_plan")
 
 
 async def test_renumbering_within_weeks_1_to_6_is_allowed_when_locked(
