@@ -25,7 +25,7 @@ from planner_app.errors import (
     WeekLockedError,
 )
 from tests.roles import act_as, rolled_back
-from tests.support import Owner, build_owner, snapshot
+from tests.support import Owner, snapshot
 
 LOCKED_WEEKS = list(rules.LOCKED_WEEKS)
 OPEN_WEEKS = list(range(1, 7))
@@ -191,9 +191,8 @@ async def test_record_negative_progress_raises_validation_error(
 
 
 async def test_record_progress_on_another_users_item_raises_not_found(
-    db: asyncpg.Connection, locked: Owner
+    db: asyncpg.Connection, locked: Owner, stranger: Owner
 ) -> None:
-    stranger = await build_owner(db)
     await refused(
         db,
         services.record_progress(
