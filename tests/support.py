@@ -10,7 +10,8 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -78,6 +79,16 @@ async def row_counts(conn: asyncpg.Connection) -> dict[str, int]:
         f'(select count(*) from {table}) as "{table}"' for table in SNAPSHOT_TABLES
     )
     return dict(await conn.fetchrow(f"select {counts}"))
+
+
+@asynccontextmanager
+async def connected(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to ``url``, closed on leaving the block."""
+    conn = await asyncpg.connect(url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
 
 
 async def assert_inserted_timestamps_are_now(
