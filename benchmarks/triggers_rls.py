@@ -141,33 +141,26 @@ async def updates_per_second(
     return statistics.median(rates)
 
 
-BENCH_FUNCTIONS = """
-create function bench_update_bare(ids uuid[]) returns float
+# One loop of single-row updates, timed in the server, per table.
+_BENCH_UPDATE = """
+create function bench_update_{name}(ids uuid[]) returns float
   language plpgsql as $fn$
 declare
   started timestamptz := clock_timestamp();
   item uuid;
 begin
   foreach item in array ids loop
-    update plan_item_bare set completed_count = completed_count + 1 where id = item;
+    update {table} set completed_count = completed_count + 1 where id = item;
   end loop;
   return extract(epoch from clock_timestamp() - started) * 1e6 / cardinality(ids);
 end
 $fn$;
+"""
 
-create function bench_update_full(ids uuid[]) returns float
-  language plpgsql as $fn$
-declare
-  started timestamptz := clock_timestamp();
-  item uuid;
-begin
-  foreach item in array ids loop
-    update plan_item set completed_count = completed_count + 1 where id = item;
-  end loop;
-  return extract(epoch from clock_timestamp() - started) * 1e6 / cardinality(ids);
-end
-$fn$;
-
+BENCH_FUNCTIONS = (
+    _BENCH_UPDATE.format(name="bare", table="plan_item_bare")
+    + _BENCH_UPDATE.format(name="full", table="plan_item")
+    + """
 -- Security invoker: called as authenticated, the query runs under RLS.
 create function bench_this_week(n int, owner uuid, week date) returns float
   language plpgsql as $fn$
@@ -190,6 +183,7 @@ begin
 end
 $fn$;
 """
+)
 
 
 def backend_cpu_seconds(pid: int) -> float | None:

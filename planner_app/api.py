@@ -35,7 +35,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, get_type_hints
 
 import asyncpg
 import jwt
@@ -521,6 +521,16 @@ async def guarded(
 # The tables: PiccoloCRUD, answering through the project's errors
 
 
+def _built_once(name: str) -> functools.cached_property[type[pydantic.BaseModel]]:
+    """``PiccoloCRUD``'s property ``name``, computed once per instance."""
+
+    def build(self: PiccoloCRUD) -> type[pydantic.BaseModel]:
+        return getattr(PiccoloCRUD, name).fget(self)
+
+    build.__name__ = name
+    return functools.cached_property(build)
+
+
 class PlannerCRUD(PiccoloCRUD):
     """
     ``PiccoloCRUD`` whose writes run in a savepoint and raise the project's
@@ -531,21 +541,10 @@ class PlannerCRUD(PiccoloCRUD):
 
     # piccolo-api builds its Pydantic models on every access; they depend
     # only on the table, so build each once.
-    @functools.cached_property
-    def pydantic_model(self) -> type[pydantic.BaseModel]:
-        return super().pydantic_model
-
-    @functools.cached_property
-    def pydantic_model_output(self) -> type[pydantic.BaseModel]:
-        return super().pydantic_model_output
-
-    @functools.cached_property
-    def pydantic_model_optional(self) -> type[pydantic.BaseModel]:
-        return super().pydantic_model_optional
-
-    @functools.cached_property
-    def pydantic_model_filters(self) -> type[pydantic.BaseModel]:
-        return super().pydantic_model_filters
+    pydantic_model = _built_once("pydantic_model")
+    pydantic_model_output = _built_once("pydantic_model_output")
+    pydantic_model_optional = _built_once("pydantic_model_optional")
+    pydantic_model_filters = _built_once("pydantic_model_filters")
 
     def pydantic_model_plural(
         self,
@@ -744,16 +743,11 @@ class CycleLock(_ForUser):
     cycle_id: uuid.UUID
 
 
-class PlanItemOut(BaseModel):
-    id: uuid.UUID
-    user_id: uuid.UUID
-    cycle_id: uuid.UUID
-    weekly_plan_id: uuid.UUID
-    week_no: int
-    task_id: uuid.UUID
-    quota: int
-    completed_count: int
-    notes: str | None
+# The plan item as the services return it (services.PlanItem), as a model.
+PlanItemOut = pydantic.create_model(
+    "PlanItemOut",
+    **{name: (hint, ...) for name, hint in get_type_hints(services.PlanItem).items()},
+)
 
 
 class LockState(BaseModel):

@@ -60,30 +60,51 @@ def _is_locked(week_no: int, lock_enforced: bool) -> bool:
     return lock_enforced and week_no in LOCKED_WEEKS
 
 
-async def _lock_plan_item(
-    conn: asyncpg.Connection, user_id: uuid.UUID, plan_item_id: uuid.UUID
-) -> asyncpg.Record:
+# The user's plan item (or weekly plan) $1 with its week and its cycle's lock:
+# the item locked for update, the week for key share, the cycle for share.
+_LOCK_WEEK_OF = {
+    "plan item": """
+select w.cycle_id, w.week_no, c.lock_enforced
+  from public.plan_item p
+  join public.weekly_plan w on w.id = p.weekly_plan_id
+  join public.cycle c on c.id = p.cycle_id
+ where p.id = $1 and p.user_id = $2
+   for no key update of p
+   for key share of w
+   for share of c
+""",
+    "weekly plan": """
+select w.cycle_id, w.week_no, c.lock_enforced
+  from public.weekly_plan w
+  join public.cycle c on c.id = w.cycle_id
+ where w.id = $1 and w.user_id = $2
+   for key share of w
+   for share of c
+""",
+}
+
+
+async def _lock_week(
+    conn: asyncpg.Connection,
+    what: str,
+    row_id: uuid.UUID,
+    user_id: uuid.UUID,
+    operation: str,
+) -> None:
     """
-    The plan item with its week and its cycle's lock, the item locked for
-    update and the cycle for share.
+    Lock the user's ``what`` (a key of ``_LOCK_WEEK_OF``) ``row_id`` with its
+    week and cycle, for ``operation``.
+
+    :raises NotFoundError:
+        The user has no such ``what``.
+    :raises WeekLockedError:
+        Its week is locked.
     """
-    row = await conn.fetchrow(
-        """
-        select p.id, p.cycle_id, w.week_no, c.lock_enforced
-          from public.plan_item p
-          join public.weekly_plan w on w.id = p.weekly_plan_id
-          join public.cycle c on c.id = p.cycle_id
-         where p.id = $1 and p.user_id = $2
-           for no key update of p
-           for key share of w
-           for share of c
-        """,
-        plan_item_id,
-        user_id,
-    )
+    row = await conn.fetchrow(_LOCK_WEEK_OF[what], row_id, user_id)
     if row is None:
-        raise NotFoundError(f"plan item {plan_item_id} not found")
-    return row
+        raise NotFoundError(f"{what} {row_id} not found")
+    if _is_locked(row["week_no"], row["lock_enforced"]):
+        raise week_locked(row["cycle_id"], row["week_no"], operation)
 
 
 async def _fetch_plan_item(
@@ -114,9 +135,7 @@ async def set_quota(
     """
     with database_errors():
         async with conn.transaction():
-            item = await _lock_plan_item(conn, user_id, plan_item_id)
-            if _is_locked(item["week_no"], item["lock_enforced"]):
-                raise week_locked(item["cycle_id"], item["week_no"], "change_quota")
+            await _lock_week(conn, "plan item", plan_item_id, user_id, "change_quota")
             await conn.execute(
                 "update public.plan_item set quota = $2 where id = $1",
                 plan_item_id,
@@ -187,22 +206,9 @@ async def add_plan_item(
     """
     with database_errors():
         async with conn.transaction():
-            week = await conn.fetchrow(
-                """
-                select w.cycle_id, w.week_no, c.lock_enforced
-                  from public.weekly_plan w
-                  join public.cycle c on c.id = w.cycle_id
-                 where w.id = $1 and w.user_id = $2
-                   for key share of w
-                   for share of c
-                """,
-                weekly_plan_id,
-                user_id,
+            await _lock_week(
+                conn, "weekly plan", weekly_plan_id, user_id, "add_plan_item"
             )
-            if week is None:
-                raise NotFoundError(f"weekly plan {weekly_plan_id} not found")
-            if _is_locked(week["week_no"], week["lock_enforced"]):
-                raise week_locked(week["cycle_id"], week["week_no"], "add_plan_item")
             default_quota = await conn.fetchval(
                 "select default_quota from public.task where id = $1 and user_id = $2",
                 task_id,
@@ -238,9 +244,9 @@ async def remove_plan_item(
     """
     with database_errors():
         async with conn.transaction():
-            item = await _lock_plan_item(conn, user_id, plan_item_id)
-            if _is_locked(item["week_no"], item["lock_enforced"]):
-                raise week_locked(item["cycle_id"], item["week_no"], "remove_plan_item")
+            await _lock_week(
+                conn, "plan item", plan_item_id, user_id, "remove_plan_item"
+            )
             await conn.execute(
                 "delete from public.plan_item where id = $1", plan_item_id
             )

@@ -23,7 +23,7 @@ from planner_app.database import (
     validate_database_url,
     with_database,
 )
-from tests.support import run_cli
+from tests.support import Owner, build_owner, connected, run_cli
 
 RUN_PREFIX = f"planner_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
 TEMPLATE_DB = f"{RUN_PREFIX}_template"
@@ -48,24 +48,18 @@ async def _create_database(
     A throwaway database needs no durability: its commits do not wait for
     the disk (visibility and locking are the same).
     """
-    conn = await asyncpg.connect(with_database(server_url, "postgres"))
-    try:
+    async with connected(with_database(server_url, "postgres")) as conn:
         copy_of = f' template "{template}"' if template else ""
         CREATED.append(name)
         await conn.execute(f'create database "{name}"{copy_of}')
         await conn.execute(f'alter database "{name}" set synchronous_commit = off')
-    finally:
-        await conn.close()
     return with_database(server_url, name)
 
 
 async def _drop_databases(server_url: str, names: list[str]) -> None:
     async def drop(name: str) -> None:
-        conn = await asyncpg.connect(with_database(server_url, "postgres"))
-        try:
+        async with connected(with_database(server_url, "postgres")) as conn:
             await conn.execute(f'drop database if exists "{name}" with (force)')
-        finally:
-            await conn.close()
 
     for start in range(0, len(names), 10):
         await asyncio.gather(*(drop(name) for name in names[start : start + 10]))
@@ -114,14 +108,11 @@ async def template_database(server_url: str) -> str:
     url = await _create_database(server_url, TEMPLATE_DB)
     result = run_cli("migrations", "forwards", "all", database_url=url)
     assert result.returncode == 0, result.stderr + result.stdout
-    conn = await asyncpg.connect(server_url)
-    try:
+    async with connected(server_url) as conn:
         # A copy needs a template nobody is connected to.
         await conn.execute(
             f'alter database "{TEMPLATE_DB}" with allow_connections false'
         )
-    finally:
-        await conn.close()
     return TEMPLATE_DB
 
 
@@ -142,11 +133,26 @@ def migrated(database_url: str) -> str:
 @pytest.fixture
 async def db(migrated: str) -> AsyncIterator[asyncpg.Connection]:
     """A connection (as the table owner) to this run's migrated database."""
-    conn = await asyncpg.connect(migrated)
-    try:
+    async with connected(migrated) as conn:
         yield conn
-    finally:
-        await conn.close()
+
+
+@pytest.fixture
+async def owner(db: asyncpg.Connection) -> Owner:
+    """A new user with a complete plan (:func:`tests.support.build_owner`)."""
+    return await build_owner(db)
+
+
+@pytest.fixture
+async def stranger(db: asyncpg.Connection) -> Owner:
+    """Another new user with a complete plan, whose rows are not the owner's."""
+    return await build_owner(db)
+
+
+@pytest.fixture
+async def locked(db: asyncpg.Connection) -> Owner:
+    """A new user whose cycle enforces the weeks 7-12 lock."""
+    return await build_owner(db, lock_enforced=True)
 
 
 @pytest.fixture

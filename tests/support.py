@@ -10,7 +10,8 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -78,6 +79,32 @@ async def row_counts(conn: asyncpg.Connection) -> dict[str, int]:
         f'(select count(*) from {table}) as "{table}"' for table in SNAPSHOT_TABLES
     )
     return dict(await conn.fetchrow(f"select {counts}"))
+
+
+@asynccontextmanager
+async def connected(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to ``url``, closed on leaving the block."""
+    conn = await asyncpg.connect(url)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+async def assert_inserted_timestamps_are_now(
+    conn: asyncpg.Connection, user_id: uuid.UUID
+) -> None:
+    """
+    An insert that names its own ``created_at`` and ``updated_at`` (in a
+    transaction) gets the transaction's time in both instead.
+    """
+    row = await conn.fetchrow(
+        "insert into chat_session (user_id, created_at, updated_at) "
+        "values ($1, '1999-01-01', 'infinity') "
+        "returning created_at, updated_at, now() as now",
+        user_id,
+    )
+    assert row["created_at"] == row["updated_at"] == row["now"]
 
 
 async def snapshot(
@@ -197,6 +224,19 @@ class Owner:
 
     def plan_item(self, week_no: int, task_index: int = 0) -> uuid.UUID:
         return self.plan_item_ids[(week_no, self.task_ids[task_index])]
+
+    def row_id(self, table: str) -> uuid.UUID:
+        """One existing row of this user in the domain table ``table``."""
+        return {
+            "vision": self.vision_id,
+            "cycle": self.cycle_id,
+            "goal": self.goal_ids["personal"],
+            "task": self.task_ids[1],
+            "weekly_plan": self.weekly_plan_ids[12],
+            "plan_item": self.plan_item(3),
+            "chat_session": self.chat_session_id,
+            "chat_message": self.chat_message_id,
+        }[table]
 
 
 async def create_user(conn: asyncpg.Connection) -> uuid.UUID:

@@ -3,7 +3,8 @@ PRODUCT.md, "HTTP enforcement path": the piccolo-api service
 (``planner_app/api.py``) serves the tables and the plan operations with the
 guarantees of the database. Every request runs as its caller (a
 Supabase-compatible JWT) under the same row-level security, so users A and B
-see and change only their own rows through HTTP; a locked week answers 423
+(the ``owner`` and ``stranger`` fixtures) see and change only their own rows
+through HTTP; a locked week answers 423
 with the lock's code; errors are problem details; a bad token never reaches
 the database. The schemathesis run at the end checks the app against its own
 OpenAPI document.
@@ -47,7 +48,6 @@ from tests.support import (
     PICCOLO,
     PROJECT_ROOT,
     Owner,
-    build_owner,
     create_user,
     run_cli,
     snapshot,
@@ -90,21 +90,6 @@ async def client(migrated: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture
-async def a(db: asyncpg.Connection) -> Owner:
-    return await build_owner(db)
-
-
-@pytest.fixture
-async def b(db: asyncpg.Connection) -> Owner:
-    return await build_owner(db)
-
-
-@pytest.fixture
-async def locked(db: asyncpg.Connection) -> Owner:
-    return await build_owner(db, lock_enforced=True)
-
-
 def problem(response: httpx.Response, status: int) -> dict[str, Any]:
     """The problem details of an error answer, checked for shape."""
     assert response.status_code == status, response.text
@@ -121,102 +106,91 @@ def rows(response: httpx.Response) -> list[dict[str, Any]]:
     return response.json()["rows"]
 
 
-def owned_ids(owner: Owner) -> dict[str, uuid.UUID]:
-    """One row id per domain table."""
-    return {
-        "vision": owner.vision_id,
-        "cycle": owner.cycle_id,
-        "goal": owner.goal_ids["professional"],
-        "task": owner.task_ids[0],
-        "weekly_plan": owner.weekly_plan_ids[1],
-        "plan_item": owner.plan_item(1),
-        "chat_session": owner.chat_session_id,  # type: ignore[dict-item]
-        "chat_message": owner.chat_message_id,  # type: ignore[dict-item]
-    }
-
-
 # --------------------------------------------------------------------------
 # Own rows only
 
 
 @pytest.mark.parametrize("table", DOMAIN_TABLE_NAMES)
-async def test_a_user_reads_only_their_own_rows(client, a, b, table):
+async def test_a_user_reads_only_their_own_rows(client, owner, stranger, table):
     listed = rows(
-        await client.get(f"/api/{table}/?__page_size=1000", headers=as_user(a.user_id))
+        await client.get(
+            f"/api/{table}/?__page_size=1000", headers=as_user(owner.user_id)
+        )
     )
     assert listed, "the owner's rows are listed"
-    assert {row["user_id"] for row in listed} == {str(a.user_id)}
-    assert str(owned_ids(a)[table]) in {row["id"] for row in listed}
+    assert {row["user_id"] for row in listed} == {str(owner.user_id)}
+    assert str(owner.row_id(table)) in {row["id"] for row in listed}
 
     own = await client.get(
-        f"/api/{table}/{owned_ids(a)[table]}/", headers=as_user(a.user_id)
+        f"/api/{table}/{owner.row_id(table)}/", headers=as_user(owner.user_id)
     )
-    assert own.status_code == 200 and own.json()["id"] == str(owned_ids(a)[table])
+    assert own.status_code == 200 and own.json()["id"] == str(owner.row_id(table))
 
     others = await client.get(
-        f"/api/{table}/{owned_ids(b)[table]}/", headers=as_user(a.user_id)
+        f"/api/{table}/{stranger.row_id(table)}/", headers=as_user(owner.user_id)
     )
     missing = await client.get(
-        f"/api/{table}/{uuid.uuid4()}/", headers=as_user(a.user_id)
+        f"/api/{table}/{uuid.uuid4()}/", headers=as_user(owner.user_id)
     )
     assert problem(others, 404) == problem(missing, 404)
 
 
 @pytest.mark.parametrize("table", DOMAIN_TABLE_NAMES)
 async def test_a_user_cannot_change_or_delete_another_users_row(
-    client, db, a, b, table
+    client, db, owner, stranger, table
 ):
-    before = await snapshot(db, (a.user_id, b.user_id))
-    row = f"/api/{table}/{owned_ids(b)[table]}/"
-    headers = as_user(a.user_id)
+    before = await snapshot(db, (owner.user_id, stranger.user_id))
+    row = f"/api/{table}/{stranger.row_id(table)}/"
+    headers = as_user(owner.user_id)
     problem(
-        await client.patch(row, json={"user_id": str(a.user_id)}, headers=headers), 404
+        await client.patch(row, json={"user_id": str(owner.user_id)}, headers=headers),
+        404,
     )
     problem(await client.delete(row, headers=headers), 404)
-    assert await snapshot(db, (a.user_id, b.user_id)) == before
+    assert await snapshot(db, (owner.user_id, stranger.user_id)) == before
 
 
-async def test_a_user_cannot_create_a_row_for_another_user(client, db, a, b):
-    before = await snapshot(db, (a.user_id, b.user_id))
+async def test_a_user_cannot_create_a_row_for_another_user(client, db, owner, stranger):
+    before = await snapshot(db, (owner.user_id, stranger.user_id))
     response = await client.post(
         "/api/vision/",
         json={
-            "user_id": str(b.user_id),
+            "user_id": str(stranger.user_id),
             "title": "Mine now",
             "statement": "x",
             "status": "archived",
         },
-        headers=as_user(a.user_id),
+        headers=as_user(owner.user_id),
     )
     assert problem(response, 403)["code"] == "42501"
-    assert await snapshot(db, (a.user_id, b.user_id)) == before
+    assert await snapshot(db, (owner.user_id, stranger.user_id)) == before
 
 
 async def test_a_created_row_belongs_to_the_caller_when_user_id_is_left_out(
-    client, db, a
+    client, db, owner
 ):
     response = await client.post(
         "/api/goal/",
-        json={"cycle_id": str(a.cycle_id), "goal_type": "personal", "title": "x"},
-        headers=as_user(a.user_id),
+        json={"cycle_id": str(owner.cycle_id), "goal_type": "personal", "title": "x"},
+        headers=as_user(owner.user_id),
     )
     # The cycle already has a personal goal: the 1+1 rule answers 409...
     body = problem(response, 409)
     assert body["code"] == "23505" and "goal_one_per_type" in body["detail"]
-    await db.execute("delete from goal where id = $1", a.goal_ids["personal"])
+    await db.execute("delete from goal where id = $1", owner.goal_ids["personal"])
     # ...and once the slot is free the goal is created for the caller.
     created = await client.post(
         "/api/goal/",
-        json={"cycle_id": str(a.cycle_id), "goal_type": "personal", "title": "Run"},
-        headers=as_user(a.user_id),
+        json={"cycle_id": str(owner.cycle_id), "goal_type": "personal", "title": "Run"},
+        headers=as_user(owner.user_id),
     )
     assert created.status_code == 201, created.text
-    assert created.json()["user_id"] == str(a.user_id)
+    assert created.json()["user_id"] == str(owner.user_id)
     assert (
         await db.fetchval(
             "select user_id from goal where id = $1", uuid.UUID(created.json()["id"])
         )
-        == a.user_id
+        == owner.user_id
     )
 
 
@@ -248,13 +222,13 @@ async def test_a_created_row_belongs_to_the_caller_when_user_id_is_left_out(
     ],
 )
 async def test_a_reference_to_another_users_row_is_refused_like_a_missing_one(
-    client, db, a, b, table, body
+    client, db, owner, stranger, table, body
 ):
-    before = await snapshot(db, (a.user_id, b.user_id))
-    headers = as_user(a.user_id)
-    foreign = await client.post(f"/api/{table}/", json=body(b), headers=headers)
+    before = await snapshot(db, (owner.user_id, stranger.user_id))
+    headers = as_user(owner.user_id)
+    foreign = await client.post(f"/api/{table}/", json=body(stranger), headers=headers)
     ghost = Owner(
-        a.user_id,
+        owner.user_id,
         uuid.uuid4(),
         uuid.uuid4(),
         {"personal": uuid.uuid4()},
@@ -264,78 +238,79 @@ async def test_a_reference_to_another_users_row_is_refused_like_a_missing_one(
     )
     missing = await client.post(f"/api/{table}/", json=body(ghost), headers=headers)
     assert problem(foreign, 404) == problem(missing, 404)
-    for value in (b.user_id, b.cycle_id, b.vision_id, *b.goal_ids.values()):
+    for value in (
+        stranger.user_id,
+        stranger.cycle_id,
+        stranger.vision_id,
+        *stranger.goal_ids.values(),
+    ):
         assert str(value) not in foreign.text
-    assert await snapshot(db, (a.user_id, b.user_id)) == before
+    assert await snapshot(db, (owner.user_id, stranger.user_id)) == before
 
 
 async def test_a_plan_item_cannot_enter_another_users_locked_week(
-    client, db, a, locked
+    client, db, owner, locked
 ):
     """The answer is a missing row's, not the other user's lock."""
-    before = await snapshot(db, (a.user_id, locked.user_id))
+    before = await snapshot(db, (owner.user_id, locked.user_id))
+    plan_item = {
+        "weekly_plan_id": str(locked.weekly_plan_ids[8]),
+        "task_id": str(owner.task_ids[0]),
+    }
     response = await client.post(
-        "/api/plan_item/",
-        json={
-            "weekly_plan_id": str(locked.weekly_plan_ids[8]),
-            "task_id": str(a.task_ids[0]),
-        },
-        headers=as_user(a.user_id),
+        "/api/plan_item/", json=plan_item, headers=as_user(owner.user_id)
     )
     body = problem(response, 404)
     assert str(locked.cycle_id) not in response.text and "week_no" not in body
     via_service = await client.post(
-        "/api/plan/add_plan_item",
-        json={
-            "weekly_plan_id": str(locked.weekly_plan_ids[8]),
-            "task_id": str(a.task_ids[0]),
-        },
-        headers=as_user(a.user_id),
+        "/api/plan/add_plan_item", json=plan_item, headers=as_user(owner.user_id)
     )
     problem(via_service, 404)
-    assert await snapshot(db, (a.user_id, locked.user_id)) == before
+    assert await snapshot(db, (owner.user_id, locked.user_id)) == before
 
 
 # --------------------------------------------------------------------------
 # Roles
 
 
-async def test_anon_gets_nothing(client, db, a):
-    before = await snapshot(db, (a.user_id,))
+async def test_anon_gets_nothing(client, db, owner):
+    before = await snapshot(db, (owner.user_id,))
     for response in (
         await client.get("/api/vision/"),
-        await client.get(f"/api/cycle/{a.cycle_id}/"),
+        await client.get(f"/api/cycle/{owner.cycle_id}/"),
         await client.get("/api/audit_log/"),
         await client.post(
             "/api/vision/",
-            json={"user_id": str(a.user_id), "title": "x", "statement": "y"},
+            json={"user_id": str(owner.user_id), "title": "x", "statement": "y"},
         ),
-        await client.patch(f"/api/vision/{a.vision_id}/", json={"title": "z"}),
+        await client.patch(f"/api/vision/{owner.vision_id}/", json={"title": "z"}),
         await client.post(
             "/api/plan/record_progress",
-            json={"plan_item_id": str(a.plan_item(1)), "completed_count": 1},
+            json={"plan_item_id": str(owner.plan_item(1)), "completed_count": 1},
         ),
         await client.get(
             "/api/vision/", headers={"Authorization": f"Bearer {token('anon')}"}
         ),
     ):
         assert problem(response, 401)["code"] in ("42501", "PT401")
-    assert await snapshot(db, (a.user_id,)) == before
+    assert await snapshot(db, (owner.user_id,)) == before
 
 
-async def test_service_role_sees_and_writes_every_users_rows(client, db, a, b):
-    for owner in (a, b):
+async def test_service_role_sees_and_writes_every_users_rows(
+    client, db, owner, stranger
+):
+    for user in (owner, stranger):
         listed = rows(
             await client.get(
-                f"/api/cycle/?user_id={owner.user_id}", headers=SERVICE_ROLE
+                f"/api/cycle/?user_id={user.user_id}", headers=SERVICE_ROLE
             )
         )
-        assert [row["id"] for row in listed] == [str(owner.cycle_id)]
+        assert [row["id"] for row in listed] == [str(user.cycle_id)]
     response = await client.post(
         "/api/chat_message/",
         json={
-            "user_id": str(b.user_id),
-            "session_id": str(b.chat_session_id),
+            "user_id": str(stranger.user_id),
+            "session_id": str(stranger.chat_session_id),
             "role": "assistant",
             "content": "Well done.",
         },
@@ -350,16 +325,16 @@ async def test_service_role_sees_and_writes_every_users_rows(client, db, a, b):
     assert dict(actor) == {
         "actor_id": None,
         "actor_role": "service_role",
-        "user_id": b.user_id,
+        "user_id": stranger.user_id,
     }
 
 
-async def test_piccolo_crud_writes_run_in_the_callers_transaction(client, db, a):
+async def test_piccolo_crud_writes_run_in_the_callers_transaction(client, db, owner):
     """
     PiccoloCRUD's own queries run inside the request's transaction: the audit
     trigger sees the caller's claims and role.
     """
-    headers = as_user(a.user_id)
+    headers = as_user(owner.user_id)
     created = await client.post(
         "/api/vision/",
         json={"title": "Later", "statement": "Someday", "status": "archived"},
@@ -379,9 +354,9 @@ async def test_piccolo_crud_writes_run_in_the_callers_transaction(client, db, a)
         vision_id,
     )
     assert [tuple(row) for row in audited] == [
-        ("INSERT", a.user_id, "authenticated"),
-        ("UPDATE", a.user_id, "authenticated"),
-        ("DELETE", a.user_id, "authenticated"),
+        ("INSERT", owner.user_id, "authenticated"),
+        ("UPDATE", owner.user_id, "authenticated"),
+        ("DELETE", owner.user_id, "authenticated"),
     ]
 
 
@@ -454,9 +429,9 @@ async def test_progress_is_recorded_in_a_locked_week(client, db, locked):
     assert patched.status_code == 200 and patched.json()["completed_count"] == 3
 
 
-async def test_plan_operations_change_the_plan(client, db, a):
-    headers = as_user(a.user_id)
-    item = a.plan_item(2)
+async def test_plan_operations_change_the_plan(client, db, owner):
+    headers = as_user(owner.user_id)
+    item = owner.plan_item(2)
     quota = await client.post(
         "/api/plan/set_quota",
         json={"plan_item_id": str(item), "quota": 6},
@@ -470,24 +445,26 @@ async def test_plan_operations_change_the_plan(client, db, a):
     added = await client.post(
         "/api/plan/add_plan_item",
         json={
-            "weekly_plan_id": str(a.weekly_plan_ids[2]),
-            "task_id": str(a.task_ids[0]),
+            "weekly_plan_id": str(owner.weekly_plan_ids[2]),
+            "task_id": str(owner.task_ids[0]),
         },
         headers=headers,
     )
     assert added.status_code == 201 and added.json()["quota"] == 3
     lock = await client.post(
-        "/api/plan/enforce_lock", json={"cycle_id": str(a.cycle_id)}, headers=headers
+        "/api/plan/enforce_lock",
+        json={"cycle_id": str(owner.cycle_id)},
+        headers=headers,
     )
     assert lock.status_code == 200 and lock.json()["lock_enforced"] is True
     assert await db.fetchval(
-        "select lock_enforced from cycle where id = $1", a.cycle_id
+        "select lock_enforced from cycle where id = $1", owner.cycle_id
     )
     assert (
         problem(
             await client.post(
                 "/api/plan/set_quota",
-                json={"plan_item_id": str(a.plan_item(7)), "quota": 1},
+                json={"plan_item_id": str(owner.plan_item(7)), "quota": 1},
                 headers=headers,
             ),
             423,
@@ -539,14 +516,14 @@ async def test_service_role_lifts_the_lock_and_it_is_audited(client, db, locked)
 # The audit log
 
 
-async def test_the_audit_log_is_read_only_and_private(client, db, a, b):
-    headers = as_user(a.user_id)
+async def test_the_audit_log_is_read_only_and_private(client, db, owner, stranger):
+    headers = as_user(owner.user_id)
     history = rows(
         await client.get("/api/audit_log/?__page_size=1000", headers=headers)
     )
-    assert history and {row["user_id"] for row in history} == {str(a.user_id)}
+    assert history and {row["user_id"] for row in history} == {str(owner.user_id)}
     entry = history[0]["id"]
-    before = await snapshot(db, (a.user_id, b.user_id))
+    before = await snapshot(db, (owner.user_id, stranger.user_id))
     for method, url in (
         ("POST", "/api/audit_log/"),
         ("PUT", f"/api/audit_log/{entry}/"),
@@ -558,9 +535,9 @@ async def test_the_audit_log_is_read_only_and_private(client, db, a, b):
                 method, url, json={"action": "DELETE"}, headers=caller
             )
             problem(response, 405)
-    assert await snapshot(db, (a.user_id, b.user_id)) == before
+    assert await snapshot(db, (owner.user_id, stranger.user_id)) == before
     b_entry = await db.fetchval(
-        "select id from audit_log where user_id = $1 limit 1", b.user_id
+        "select id from audit_log where user_id = $1 limit 1", stranger.user_id
     )
     problem(await client.get(f"/api/audit_log/{b_entry}/", headers=headers), 404)
 
@@ -612,34 +589,34 @@ async def test_the_audit_log_is_read_only_and_private(client, db, a, b):
     ],
 )
 async def test_invalid_input_is_422_and_changes_nothing(
-    client, db, a, method, url, body
+    client, db, owner, method, url, body
 ):
-    before = await snapshot(db, (a.user_id,))
+    before = await snapshot(db, (owner.user_id,))
     response = await client.request(
         method,
-        url.format(item=a.plan_item(1)),
-        json=body(a),
-        headers=as_user(a.user_id),
+        url.format(item=owner.plan_item(1)),
+        json=body(owner),
+        headers=as_user(owner.user_id),
     )
     problem(response, 422)
-    assert await snapshot(db, (a.user_id,)) == before
+    assert await snapshot(db, (owner.user_id,)) == before
 
 
 @pytest.mark.parametrize(
     "query",
     ["__order=nope", "__visible_fields=nope", "week_no__operator=bad", "nope=1"],
 )
-async def test_a_malformed_query_is_400_not_500(client, a, query):
+async def test_a_malformed_query_is_400_not_500(client, owner, query):
     response = await client.get(
-        f"/api/weekly_plan/?{query}", headers=as_user(a.user_id)
+        f"/api/weekly_plan/?{query}", headers=as_user(owner.user_id)
     )
     assert problem(response, 400)["code"] == "PT400"
 
 
 @pytest.mark.parametrize("query", ["week_no=99999", "week_no=x", "__page=x"])
-async def test_an_invalid_query_value_is_422(client, a, query):
+async def test_an_invalid_query_value_is_422(client, owner, query):
     response = await client.get(
-        f"/api/weekly_plan/?{query}", headers=as_user(a.user_id)
+        f"/api/weekly_plan/?{query}", headers=as_user(owner.user_id)
     )
     problem(response, 422)
 

@@ -28,20 +28,6 @@ async def owner(migrated: str) -> AsyncIterator[Owner]:
         await conn.close()
 
 
-def row_id(owner: Owner, table: str) -> uuid.UUID:
-    """One existing row of ``owner`` in ``table``."""
-    return {
-        "vision": owner.vision_id,
-        "cycle": owner.cycle_id,
-        "goal": owner.goal_ids["personal"],
-        "task": owner.task_ids[1],
-        "weekly_plan": owner.weekly_plan_ids[12],
-        "plan_item": owner.plan_item(3),
-        "chat_session": owner.chat_session_id,
-        "chat_message": owner.chat_message_id,
-    }[table]
-
-
 async def audit_rows(
     conn: asyncpg.Connection, *, txid: int | None = None, record_id: Any = None
 ) -> list[asyncpg.Record]:
@@ -60,24 +46,23 @@ async def as_json(conn: asyncpg.Connection, table: str, id_: uuid.UUID) -> Any:
     return json.loads(value) if value is not None else None
 
 
-def assert_shape(
+def assert_owner_wrote(
     row: asyncpg.Record,
-    *,
+    owner: Owner,
+    action: str,
     table: str,
     record_id: uuid.UUID,
-    action: str,
-    user_id: uuid.UUID,
-    actor_id: uuid.UUID | None,
-    actor_role: str,
+    *,
     before: Any,
     after: Any,
 ) -> None:
+    """The audit row of ``action`` on the owner's row, acting as authenticated."""
     assert row["table_name"] == table
     assert row["record_id"] == record_id
     assert row["action"] == action
-    assert row["user_id"] == user_id
-    assert row["actor_id"] == actor_id
-    assert row["actor_role"] == actor_role
+    assert row["user_id"] == owner.user_id
+    assert row["actor_id"] == owner.user_id
+    assert row["actor_role"] == "authenticated"
     assert (json.loads(row["before"]) if row["before"] else None) == before
     assert (json.loads(row["after"]) if row["after"] else None) == after
 
@@ -86,7 +71,7 @@ def assert_shape(
 async def test_update_writes_one_audit_row_with_the_changed_columns(
     db: asyncpg.Connection, owner: Owner, table: str
 ) -> None:
-    record_id = row_id(owner, table)
+    record_id = owner.row_id(table)
     async with acting_as(db, "authenticated", owner.user_id) as conn:
         before = await as_json(conn, table, record_id)
         await conn.execute(
@@ -100,14 +85,12 @@ async def test_update_writes_one_audit_row_with_the_changed_columns(
     assert len(changed) == 1
     assert before["updated_at"] != after["updated_at"]
     assert len(rows) == 1
-    assert_shape(
+    assert_owner_wrote(
         rows[0],
-        table=table,
-        record_id=record_id,
-        action="UPDATE",
-        user_id=owner.user_id,
-        actor_id=owner.user_id,
-        actor_role="authenticated",
+        owner,
+        "UPDATE",
+        table,
+        record_id,
         before={key: before[key] for key in changed},
         after={key: after[key] for key in changed},
     )
@@ -117,7 +100,7 @@ async def test_update_writes_one_audit_row_with_the_changed_columns(
 async def test_delete_writes_one_audit_row_with_before_only(
     db: asyncpg.Connection, owner: Owner, table: str
 ) -> None:
-    record_id = row_id(owner, table)
+    record_id = owner.row_id(table)
     async with acting_as(db, "authenticated", owner.user_id) as conn:
         before = await as_json(conn, table, record_id)
         assert await conn.execute(f"delete from {table} where id = $1", record_id) == (
@@ -125,16 +108,8 @@ async def test_delete_writes_one_audit_row_with_before_only(
         )
         rows = await audit_rows(conn, record_id=record_id)
     assert len(rows) == 1
-    assert_shape(
-        rows[0],
-        table=table,
-        record_id=record_id,
-        action="DELETE",
-        user_id=owner.user_id,
-        actor_id=owner.user_id,
-        actor_role="authenticated",
-        before=before,
-        after=None,
+    assert_owner_wrote(
+        rows[0], owner, "DELETE", table, record_id, before=before, after=None
     )
 
 
@@ -167,16 +142,8 @@ async def test_insert_writes_one_audit_row_with_after_only(
         ]
     assert len(rows) == 2
     for row, (table, record_id, after) in zip(rows, expected, strict=True):
-        assert_shape(
-            row,
-            table=table,
-            record_id=record_id,
-            action="INSERT",
-            user_id=owner.user_id,
-            actor_id=owner.user_id,
-            actor_role="authenticated",
-            before=None,
-            after=after,
+        assert_owner_wrote(
+            row, owner, "INSERT", table, record_id, before=None, after=after
         )
 
 
@@ -205,7 +172,7 @@ async def test_every_domain_table_is_audited_on_insert(
 async def test_update_that_changes_nothing_writes_no_audit_row(
     db: asyncpg.Connection, owner: Owner, table: str
 ) -> None:
-    record_id = row_id(owner, table)
+    record_id = owner.row_id(table)
     async with acting_as(db, "authenticated", owner.user_id) as conn:
         before = await as_json(conn, table, record_id)
         status = await conn.execute(

@@ -32,7 +32,7 @@ from planner_app.errors import (
     week_locked,
 )
 from tests.roles import act_as, rolled_back
-from tests.support import PLANNER_TABLES, assert_rejected, build_owner, snapshot
+from tests.support import PLANNER_TABLES, Owner, assert_rejected, build_owner, snapshot
 
 
 async def rejected_as(
@@ -115,8 +115,8 @@ async def test_the_application_raises_the_same_lock_error_as_the_database(
 
 async def test_second_goal_of_same_type_becomes_duplicate_goal_error(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     error = await rejected_as(
         db,
         "insert into goal (user_id, cycle_id, goal_type, title) "
@@ -131,8 +131,8 @@ async def test_second_goal_of_same_type_becomes_duplicate_goal_error(
 
 async def test_planning_a_task_twice_in_a_week_becomes_duplicate_error(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     error = await rejected_as(
         db,
         "insert into plan_item (user_id, weekly_plan_id, task_id) values ($1, $2, $3)",
@@ -145,8 +145,9 @@ async def test_planning_a_task_twice_in_a_week_becomes_duplicate_error(
     assert error.constraint == "plan_item_one_per_task_and_week"
 
 
-async def test_negative_quota_becomes_validation_error(db: asyncpg.Connection) -> None:
-    owner = await build_owner(db)
+async def test_negative_quota_becomes_validation_error(
+    db: asyncpg.Connection, owner: Owner
+) -> None:
     error = await rejected_as(
         db,
         "update plan_item set quota = -1 where id = $1",
@@ -180,8 +181,8 @@ async def test_another_users_cycle_becomes_not_found_error(
 
 async def test_task_of_another_cycle_becomes_invalid_reference_error(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     other = await build_owner(db)
     error = await rejected_as(
         db,
@@ -209,8 +210,8 @@ async def test_unknown_user_becomes_not_found_error(db: asyncpg.Connection) -> N
 
 async def test_overlapping_cycle_becomes_cycle_overlap_error(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     error = await rejected_as(
         db,
         "insert into cycle (user_id, start_date) values ($1, $2)",
@@ -250,8 +251,8 @@ async def test_missing_privilege_becomes_ownership_error(
 
 async def test_wrong_argument_type_becomes_validation_error(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     before = await snapshot(db, [owner.user_id])
     with pytest.raises(ValidationError), database_errors():
         await db.execute("update plan_item set quota = $1", "many")

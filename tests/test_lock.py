@@ -68,14 +68,42 @@ async def lock(conn: asyncpg.Connection, owner: Owner) -> None:
     )
 
 
-@pytest.fixture
-async def locked(db: asyncpg.Connection) -> Owner:
-    return await build_owner(db, lock_enforced=True)
-
-
-def check_lock_error(
-    error: asyncpg.PostgresError, owner: Owner, week_no: int, operation: str
+async def assert_quota_can_be_set(
+    db: asyncpg.Connection, plan_item_id: uuid.UUID
 ) -> None:
+    """The table owner sets the item's quota to 9, and it is 9."""
+    await db.execute("update plan_item set quota = 9 where id = $1", plan_item_id)
+    quota = await db.fetchval("select quota from plan_item where id = $1", plan_item_id)
+    assert quota == 9
+
+
+async def lift_lock(db: asyncpg.Connection, cycle_id: uuid.UUID) -> None:
+    """The table owner lifts the cycle's lock."""
+    await db.execute("update cycle set lock_enforced = false where id = $1", cycle_id)
+
+
+async def lock_state(db: asyncpg.Connection, cycle_id: uuid.UUID) -> tuple:
+    """The cycle's ``(lock_enforced, locked_at)``."""
+    return tuple(
+        await db.fetchrow(
+            "select lock_enforced, locked_at from cycle where id = $1", cycle_id
+        )
+    )
+
+
+async def assert_week_locked(
+    db: asyncpg.Connection,
+    owner: Owner,
+    week_no: int,
+    operation: str,
+    sql: str,
+    *args: object,
+) -> asyncpg.PostgresError:
+    """
+    ``sql`` is rejected (:func:`~tests.support.assert_rejected`) with the
+    lock's error for ``operation`` on the owner's week ``week_no``.
+    """
+    error = await assert_rejected(db, sql, *args, sqlstate=LOCKED)
     assert str(error).startswith(
         f"week {week_no} of cycle {owner.cycle_id} is locked: cannot "
     ), str(error)
@@ -85,6 +113,7 @@ def check_lock_error(
         "operation": operation,
     }
     assert error.hint == WEEK_LOCKED_HINT
+    return error
 
 
 # --- the rule, week by week ------------------------------------------------
@@ -94,13 +123,14 @@ def check_lock_error(
 async def test_quota_change_in_locked_week_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
-    error = await assert_rejected(
+    error = await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "change_quota",
         "update plan_item set quota = quota + 1 where id = $1",
         locked.plan_item(week_no),
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "change_quota")
     assert error.table_name == "plan_item"
 
 
@@ -120,29 +150,14 @@ async def test_lowering_quota_to_zero_in_locked_week_is_rejected(
 async def test_quota_change_in_weeks_1_to_6_is_allowed_when_locked(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
-    await db.execute(
-        "update plan_item set quota = 9 where id = $1", locked.plan_item(week_no)
-    )
-    quota = await db.fetchval(
-        "select quota from plan_item where id = $1", locked.plan_item(week_no)
-    )
-    assert quota == 9
+    await assert_quota_can_be_set(db, locked.plan_item(week_no))
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
 async def test_quota_change_is_allowed_while_lock_is_not_enforced(
-    db: asyncpg.Connection, week_no: int
+    db: asyncpg.Connection, owner: Owner, week_no: int
 ) -> None:
-    owner = await build_owner(db)
-    await db.execute(
-        "update plan_item set quota = 9 where id = $1", owner.plan_item(week_no)
-    )
-    assert (
-        await db.fetchval(
-            "select quota from plan_item where id = $1", owner.plan_item(week_no)
-        )
-        == 9
-    )
+    await assert_quota_can_be_set(db, owner.plan_item(week_no))
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
@@ -174,16 +189,17 @@ async def test_adding_plan_item_to_locked_week_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
     task_id = await add_task(db, locked)
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "add_plan_item",
         "insert into plan_item (user_id, weekly_plan_id, task_id, quota) "
         "values ($1, $2, $3, 1)",
         locked.user_id,
         locked.weekly_plan_ids[week_no],
         task_id,
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "add_plan_item")
 
 
 @pytest.mark.parametrize("week_no", OPEN_WEEKS)
@@ -202,13 +218,14 @@ async def test_adding_plan_item_to_weeks_1_to_6_is_allowed_when_locked(
 async def test_removing_plan_item_from_locked_week_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "remove_plan_item",
         "delete from plan_item where id = $1",
         locked.plan_item(week_no),
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "remove_plan_item")
 
 
 @pytest.mark.parametrize("week_no", OPEN_WEEKS)
@@ -230,31 +247,32 @@ async def test_moving_plan_item_into_locked_week_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
     item = await plan(db, locked, 2, await add_task(db, locked))
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "move_plan_item",
         "update plan_item set weekly_plan_id = $2 where id = $1",
         item,
         locked.weekly_plan_ids[week_no],
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "move_plan_item")
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
 async def test_moving_plan_item_out_of_locked_week_is_rejected(
-    db: asyncpg.Connection, week_no: int
+    db: asyncpg.Connection, owner: Owner, week_no: int
 ) -> None:
-    owner = await build_owner(db)
     item = await plan(db, owner, week_no, await add_task(db, owner))
     await lock(db, owner)
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        owner,
+        week_no,
+        "move_plan_item",
         "update plan_item set weekly_plan_id = $2 where id = $1",
         item,
         owner.weekly_plan_ids[2],
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, owner, week_no, "move_plan_item")
 
 
 async def test_moving_plan_item_within_weeks_1_to_6_is_allowed_when_locked(
@@ -278,27 +296,29 @@ async def test_changing_task_of_plan_item_in_locked_week_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
     task_id = await add_task(db, locked)
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "change_task",
         "update plan_item set task_id = $2 where id = $1",
         locked.plan_item(week_no),
         task_id,
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "change_task")
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
 async def test_deleting_locked_weekly_plan_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
-    error = await assert_rejected(
+    error = await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "delete_weekly_plan",
         "delete from weekly_plan where id = $1",
         locked.weekly_plan_ids[week_no],
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "delete_weekly_plan")
     assert error.table_name == "weekly_plan"
 
 
@@ -321,32 +341,33 @@ async def test_renumbering_locked_weekly_plan_is_rejected(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
     await db.execute("delete from weekly_plan where id = $1", locked.weekly_plan_ids[6])
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        locked,
+        week_no,
+        "renumber_weekly_plan",
         "update weekly_plan set week_no = 6 where id = $1",
         locked.weekly_plan_ids[week_no],
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, locked, week_no, "renumber_weekly_plan")
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
 async def test_renumbering_a_week_into_locked_weeks_is_rejected(
-    db: asyncpg.Connection, week_no: int
+    db: asyncpg.Connection, owner: Owner, week_no: int
 ) -> None:
-    owner = await build_owner(db)
     await db.execute(
         "delete from weekly_plan where id = $1", owner.weekly_plan_ids[week_no]
     )
     await lock(db, owner)
-    error = await assert_rejected(
+    await assert_week_locked(
         db,
+        owner,
+        week_no,
+        "renumber_weekly_plan",
         "update weekly_plan set week_no = $2 where id = $1",
         owner.weekly_plan_ids[3],
         week_no,
-        sqlstate=LOCKED,
     )
-    check_lock_error(error, owner, week_no, "renumber_weekly_plan")
 
 
 async def test_renumbering_within_weeks_1_to_6_is_allowed_when_locked(
@@ -480,24 +501,14 @@ async def test_lock_holds_for_a_table_owner_who_is_not_superuser(
                     await db.execute(sql, locked.plan_item(8))
             assert caught.value.sqlstate == LOCKED
         # The owner may lift the lock; then the week is open again.
-        await db.execute(
-            "update cycle set lock_enforced = false where id = $1", locked.cycle_id
-        )
-        await db.execute(
-            "update plan_item set quota = 9 where id = $1", locked.plan_item(8)
-        )
-        assert (
-            await db.fetchval(
-                "select quota from plan_item where id = $1", locked.plan_item(8)
-            )
-            == 9
-        )
+        await lift_lock(db, locked.cycle_id)
+        await assert_quota_can_be_set(db, locked.plan_item(8))
 
 
 async def test_authenticated_may_enforce_the_lock_but_never_lift_it(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     async with rolled_back(db):
         await db.execute("grant select, update on public.cycle to authenticated")
         assert (
@@ -542,38 +553,21 @@ async def test_service_role_may_lift_the_lock(
             locked.cycle_id,
         )
         assert error is None
-        row = await db.fetchrow(
-            "select lock_enforced, locked_at from cycle where id = $1",
-            locked.cycle_id,
-        )
-        assert tuple(row) == (False, None)
+        assert await lock_state(db, locked.cycle_id) == (False, None)
 
 
 async def test_table_owner_may_lift_the_lock_and_locked_at_is_cleared(
     db: asyncpg.Connection, locked: Owner
 ) -> None:
-    await db.execute(
-        "update cycle set lock_enforced = false where id = $1", locked.cycle_id
-    )
-    row = await db.fetchrow(
-        "select lock_enforced, locked_at from cycle where id = $1", locked.cycle_id
-    )
-    assert tuple(row) == (False, None)
-    await db.execute(
-        "update plan_item set quota = 9 where id = $1", locked.plan_item(10)
-    )
-    assert (
-        await db.fetchval(
-            "select quota from plan_item where id = $1", locked.plan_item(10)
-        )
-        == 9
-    )
+    await lift_lock(db, locked.cycle_id)
+    assert await lock_state(db, locked.cycle_id) == (False, None)
+    await assert_quota_can_be_set(db, locked.plan_item(10))
 
 
 async def test_enforcing_the_lock_stamps_locked_at_which_cannot_be_forged(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     # Not enforced: locked_at stays empty whatever is written.
     await db.execute("update cycle set locked_at = now() where id = $1", owner.cycle_id)
     assert (
@@ -601,8 +595,9 @@ async def test_enforcing_the_lock_stamps_locked_at_which_cannot_be_forged(
     )
 
 
-async def test_a_cycle_created_locked_is_stamped(db: asyncpg.Connection) -> None:
-    owner = await build_owner(db)
+async def test_a_cycle_created_locked_is_stamped(
+    db: asyncpg.Connection, owner: Owner
+) -> None:
     await db.execute("delete from cycle where id = $1", owner.cycle_id)
     row = await db.fetchrow(
         "insert into cycle (user_id, start_date, lock_enforced) "

@@ -13,11 +13,10 @@ import subprocess
 from collections import Counter
 from pathlib import Path
 
-import asyncpg
 from piccolo.apps.migrations.commands.base import BaseMigrationManager
 
 from planner_app.piccolo_app import APP_CONFIG
-from tests.support import PICCOLO, PLANNER_TABLES, PROJECT_ROOT, run_cli
+from tests.support import PICCOLO, PLANNER_TABLES, PROJECT_ROOT, connected, run_cli
 
 MIGRATIONS = Path(APP_CONFIG.resolved_migrations_folder_path)
 TABLES_MIGRATION = "2026-11-26T00:00:03:000000"
@@ -32,23 +31,19 @@ def migration_ids() -> list[str]:
 
 async def recorded(url: str) -> list[str]:
     """The migration names in Piccolo's ``migration`` table, in order."""
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         if not await conn.fetchval("select to_regclass('public.migration')"):
             return []
         rows = await conn.fetch(
             "select name from migration where app_name = 'planner_app' order by id"
         )
         return [row["name"] for row in rows]
-    finally:
-        await conn.close()
 
 
 async def catalog(url: str) -> set[tuple[str, str]]:
     """Every table, index, constraint, trigger, function and policy of the
     ``public`` and ``auth`` schemas."""
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         rows = await conn.fetch(
             """
             select 'relation', n.nspname || '.' || c.relname
@@ -71,8 +66,6 @@ async def catalog(url: str) -> set[tuple[str, str]]:
             """
         )
         return {tuple(row) for row in rows}
-    finally:
-        await conn.close()
 
 
 async def run_migrate_concurrently(url: str, count: int) -> list[tuple[int, str, str]]:
@@ -94,6 +87,13 @@ async def run_migrate_concurrently(url: str, count: int) -> list[tuple[int, str,
         return process.returncode, out.decode(), err.decode()
 
     return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
+async def assert_a_retry_applies_them_all(url: str, ids: list[str]) -> None:
+    """Migrating again succeeds and records every migration once."""
+    retry = run_cli("planner_app", "migrate", database_url=url)
+    assert retry.returncode == 0, retry.stdout + retry.stderr
+    assert Counter(await recorded(url)) == Counter(ids)
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *parts: str):
@@ -135,8 +135,7 @@ async def test_failing_auto_migration_leaves_neither_its_tables_nor_its_record(
     fresh_database,
 ):
     url = await fresh_database()
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         # The tables migration creates vision, audit_log, cycle and
         # chat_session before goal, then fails on this table.
         await conn.execute("create table goal (conflict int)")
@@ -159,19 +158,14 @@ async def test_failing_auto_migration_leaves_neither_its_tables_nor_its_record(
         assert [row["tablename"] for row in present] == ["goal"]
 
         await conn.execute("drop table goal")
-        retry = run_cli("planner_app", "migrate", database_url=url)
-        assert retry.returncode == 0, retry.stdout + retry.stderr
-        assert Counter(await recorded(url)) == Counter(ids)
-    finally:
-        await conn.close()
+        await assert_a_retry_applies_them_all(url, ids)
 
 
 async def test_failing_sql_step_leaves_none_of_its_statements_nor_its_record(
     fresh_database,
 ):
     url = await fresh_database()
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         # The ownership step adds foreign keys, uniques and indexes, then
         # fails when it creates this function.
         upto = run_cli(
@@ -201,11 +195,7 @@ async def test_failing_sql_step_leaves_none_of_its_statements_nor_its_record(
         )
 
         await conn.execute("drop function planner_private.task_derive()")
-        retry = run_cli("planner_app", "migrate", database_url=url)
-        assert retry.returncode == 0, retry.stdout + retry.stderr
-        assert Counter(await recorded(url)) == Counter(ids)
-    finally:
-        await conn.close()
+        await assert_a_retry_applies_them_all(url, ids)
 
 
 async def test_migration_blocked_by_a_busy_table_gives_up_after_lock_timeout(
@@ -217,8 +207,7 @@ async def test_migration_blocked_by_a_busy_table_gives_up_after_lock_timeout(
     )
     assert upto.returncode == 0, upto.stdout + upto.stderr
     before = await catalog(url)
-    app = await asyncpg.connect(url)
-    try:
+    async with connected(url) as app:
         # An application transaction writing to vision holds ROW EXCLUSIVE,
         # which the integrity migration's foreign keys must wait for.
         transaction = app.transaction()
@@ -230,8 +219,6 @@ async def test_migration_blocked_by_a_busy_table_gives_up_after_lock_timeout(
         )
 
         await transaction.rollback()
-    finally:
-        await app.close()
     assert_one_line_error(result, INTEGRITY_MIGRATION, "lock timeout")
     assert INTEGRITY_MIGRATION not in await recorded(url)
     assert await catalog(url) == before

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncpg
 
 from tests.catalog import planner_objects, schema_fingerprint
-from tests.support import PLANNER_TABLES, run_cli
+from tests.support import PLANNER_TABLES, connected, run_cli
 
 FORWARDS = ("migrations", "forwards", "all")
 BACKWARDS = ("migrations", "backwards", "planner_app", "all", "--auto_agree")
@@ -26,8 +26,7 @@ async def test_forwards_creates_every_planner_table_with_its_constraints(
 ):
     # A copy of the template, which `forwards all` migrated from empty.
     url = await fresh_database(migrated=True)
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         objects = await planner_objects(conn)
         assert set(PLANNER_TABLES) <= set(objects["tables"])
         constraints = {
@@ -47,15 +46,12 @@ async def test_forwards_creates_every_planner_table_with_its_constraints(
             "chat_session_context_is_object",
         ):
             assert name in constraints
-    finally:
-        await conn.close()
 
 
 async def test_round_trip_gives_an_identical_schema(fresh_database):
     # A copy of the template, which `forwards all` migrated from empty.
     url = await fresh_database(migrated=True)
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         roles_before = await conn.fetch("select rolname from pg_roles order by 1")
         first = await schema_fingerprint(conn)
 
@@ -76,14 +72,11 @@ async def test_round_trip_gives_an_identical_schema(fresh_database):
 
         assert run_cli(*FORWARDS, database_url=url).returncode == 0
         assert await schema_fingerprint(conn) == first
-    finally:
-        await conn.close()
 
 
 async def test_failed_migration_leaves_nothing_half_applied(fresh_database):
     url = await fresh_database()
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         # A table in the way of the migration that creates the planner tables.
         await conn.execute("create table goal (id integer primary key)")
 
@@ -106,14 +99,11 @@ async def test_failed_migration_leaves_nothing_half_applied(fresh_database):
         result = run_cli(*FORWARDS, database_url=url)
         assert result.returncode == 0, result.stderr
         assert set(PLANNER_TABLES) <= set((await planner_objects(conn))["tables"])
-    finally:
-        await conn.close()
 
 
 async def test_backwards_one_step_then_forwards_restores_the_schema(fresh_database):
     url = await fresh_database(migrated=True)
-    conn = await asyncpg.connect(url)
-    try:
+    async with connected(url) as conn:
         full = await schema_fingerprint(conn)
         applied = await applied_migrations(conn)
 
@@ -131,5 +121,3 @@ async def test_backwards_one_step_then_forwards_restores_the_schema(fresh_databa
 
         assert run_cli(*FORWARDS, database_url=url).returncode == 0
         assert await schema_fingerprint(conn) == full
-    finally:
-        await conn.close()

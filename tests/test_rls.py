@@ -132,6 +132,22 @@ async def test_request_without_user_sees_nothing(
         assert await conn.fetchval(f"select count(*) from {table}") == 0
 
 
+async def assert_only_the_owner_affects(
+    db: asyncpg.Connection, users: Users, table: str, sql: str
+) -> None:
+    """
+    ``sql`` (taking B's user id) reaches all of B's rows in ``table`` as B,
+    and none as A, whose committed attempt leaves the database unchanged.
+    """
+    theirs = await count_rows(db, table, users.b.user_id)
+    async with acting_as(db, "authenticated", users.b.user_id) as conn:
+        assert affected(await conn.execute(sql, users.b.user_id)) == theirs > 0
+    before = await snapshot(db, users.ids)
+    async with acting_as(db, "authenticated", users.a.user_id, commit=True) as conn:
+        assert affected(await conn.execute(sql, users.b.user_id)) == 0
+    assert await snapshot(db, users.ids) == before
+
+
 @pytest.mark.parametrize("table", DOMAIN_TABLES)
 async def test_update_of_another_users_rows_affects_nothing(
     db: asyncpg.Connection, users: Users, table: str
@@ -140,13 +156,7 @@ async def test_update_of_another_users_rows_affects_nothing(
         f"update {table} set updated_at = updated_at - interval '1 day' "
         "where user_id = $1"
     )
-    theirs = await count_rows(db, table, users.b.user_id)
-    async with acting_as(db, "authenticated", users.b.user_id) as conn:
-        assert affected(await conn.execute(sql, users.b.user_id)) == theirs > 0
-    before = await snapshot(db, users.ids)
-    async with acting_as(db, "authenticated", users.a.user_id, commit=True) as conn:
-        assert affected(await conn.execute(sql, users.b.user_id)) == 0
-    assert await snapshot(db, users.ids) == before
+    await assert_only_the_owner_affects(db, users, table, sql)
 
 
 @pytest.mark.parametrize("table", DOMAIN_TABLES)
@@ -154,13 +164,7 @@ async def test_delete_of_another_users_rows_affects_nothing(
     db: asyncpg.Connection, users: Users, table: str
 ) -> None:
     sql = f"delete from {table} where user_id = $1"
-    theirs = await count_rows(db, table, users.b.user_id)
-    async with acting_as(db, "authenticated", users.b.user_id) as conn:
-        assert affected(await conn.execute(sql, users.b.user_id)) == theirs > 0
-    before = await snapshot(db, users.ids)
-    async with acting_as(db, "authenticated", users.a.user_id, commit=True) as conn:
-        assert affected(await conn.execute(sql, users.b.user_id)) == 0
-    assert await snapshot(db, users.ids) == before
+    await assert_only_the_owner_affects(db, users, table, sql)
 
 
 @pytest.mark.parametrize("table", DOMAIN_TABLES)

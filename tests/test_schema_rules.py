@@ -14,6 +14,7 @@ import pytest
 from tests.support import (
     DOMAIN_TABLES,
     ONE_COLUMN_CHANGE,
+    assert_inserted_timestamps_are_now,
     assert_rejected,
     build_owner,
     create_user,
@@ -85,8 +86,7 @@ async def test_owner_must_be_an_auth_user(db, table):
 
 @pytest.mark.parametrize("table", OWNED_TABLES)
 @pytest.mark.parametrize("column", ["id", "user_id"])
-async def test_id_and_owner_never_change(db, table, column):
-    owner = await build_owner(db)
+async def test_id_and_owner_never_change(db, owner, table, column):
     other = await build_owner(db)
     row_id = await db.fetchval(
         f"select id from {table} where user_id = $1 limit 1", owner.user_id
@@ -119,8 +119,9 @@ async def test_deleting_a_user_removes_everything_they_own(db):
 
 
 @pytest.mark.parametrize("table", OWNED_TABLES)
-async def test_created_at_and_updated_at_are_maintained_by_the_database(db, table):
-    owner = await build_owner(db)
+async def test_created_at_and_updated_at_are_maintained_by_the_database(
+    db, owner, table
+):
     row_id = await db.fetchval(
         f"select id from {table} where user_id = $1 limit 1", owner.user_id
     )
@@ -155,24 +156,16 @@ async def test_created_at_and_updated_at_are_maintained_by_the_database(db, tabl
     assert now > updated
 
 
-async def test_inserted_timestamps_are_the_insert_time(db):
-    owner = await build_owner(db)
+async def test_inserted_timestamps_are_the_insert_time(db, owner):
     async with db.transaction():
-        row = await db.fetchrow(
-            "insert into chat_session (user_id, created_at, updated_at) "
-            "values ($1, '1999-01-01', 'infinity') returning created_at, updated_at, "
-            "now() as now",
-            owner.user_id,
-        )
-    assert row["created_at"] == row["updated_at"] == row["now"]
+        await assert_inserted_timestamps_are_now(db, owner.user_id)
 
 
 # ---------------------------------------------------------------------------
 # Foreign keys and ON DELETE rules
 
 
-async def test_deleting_a_cycle_removes_its_goals_tasks_weeks_and_plan_items(db):
-    owner = await build_owner(db)
+async def test_deleting_a_cycle_removes_its_goals_tasks_weeks_and_plan_items(db, owner):
     await db.execute("delete from cycle where id = $1", owner.cycle_id)
     for table in ("goal", "task", "weekly_plan", "plan_item"):
         assert (
@@ -190,8 +183,7 @@ async def test_deleting_a_cycle_removes_its_goals_tasks_weeks_and_plan_items(db)
     )
 
 
-async def test_deleting_a_vision_detaches_its_cycles(db):
-    owner = await build_owner(db)
+async def test_deleting_a_vision_detaches_its_cycles(db, owner):
     await db.execute("delete from vision where id = $1", owner.vision_id)
     row = await db.fetchrow(
         "select vision_id, user_id from cycle where id = $1", owner.cycle_id
@@ -199,8 +191,7 @@ async def test_deleting_a_vision_detaches_its_cycles(db):
     assert row["vision_id"] is None and row["user_id"] == owner.user_id
 
 
-async def test_deleting_a_chat_session_removes_its_messages(db):
-    owner = await build_owner(db)
+async def test_deleting_a_chat_session_removes_its_messages(db, owner):
     await db.execute("delete from chat_session where id = $1", owner.chat_session_id)
     assert (
         await db.fetchval(
@@ -234,8 +225,7 @@ async def test_deleting_a_chat_session_removes_its_messages(db):
         ),
     ],
 )
-async def test_a_child_needs_an_existing_parent(db, sql, constraint):
-    owner = await build_owner(db)
+async def test_a_child_needs_an_existing_parent(db, owner, sql, constraint):
     await assert_rejected(
         db, sql, owner.user_id, uuid.uuid4(), sqlstate="23503", constraint=constraint
     )
@@ -339,8 +329,7 @@ async def test_a_row_cannot_reference_another_users_row(db, sql, constraint):
     await assert_rejected(db, sql, *args, sqlstate="23503", constraint=constraint)
 
 
-async def test_a_plan_items_task_serves_a_goal_of_the_weekly_plans_cycle(db):
-    owner = await build_owner(db)
+async def test_a_plan_items_task_serves_a_goal_of_the_weekly_plans_cycle(db, owner):
     next_cycle = await db.fetchval(
         "insert into cycle (user_id, start_date) values ($1, $2) returning id",
         owner.user_id,
@@ -406,8 +395,7 @@ async def test_a_plan_items_task_serves_a_goal_of_the_weekly_plans_cycle(db):
         ),
     ],
 )
-async def test_enumerated_columns_accept_only_their_values(db, sql, constraint):
-    owner = await build_owner(db)
+async def test_enumerated_columns_accept_only_their_values(db, owner, sql, constraint):
     await assert_rejected(
         db, sql, owner.user_id, sqlstate="23514", constraint=constraint
     )
@@ -438,8 +426,7 @@ async def test_enumerated_columns_accept_only_their_values(db, sql, constraint):
         ),
     ],
 )
-async def test_numbers_stay_in_their_ranges(db, sql, constraint):
-    owner = await build_owner(db)
+async def test_numbers_stay_in_their_ranges(db, owner, sql, constraint):
     await assert_rejected(
         db, sql, owner.user_id, sqlstate="23514", constraint=constraint
     )
@@ -455,8 +442,7 @@ async def test_numbers_stay_in_their_ranges(db, sql, constraint):
     ],
 )
 @pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
-async def test_titles_are_not_blank(db, table, column, blank):
-    owner = await build_owner(db)
+async def test_titles_are_not_blank(db, owner, table, column, blank):
     await assert_rejected(
         db,
         f"update {table} set {column} = $2 where user_id = $1",
@@ -472,8 +458,7 @@ async def test_titles_are_not_blank(db, table, column, blank):
     [("chat_session", "context"), ("chat_message", "metadata")],
 )
 @pytest.mark.parametrize("value", ["[]", '"text"', "42", "null", "true"])
-async def test_jsonb_columns_hold_objects_only(db, table, column, value):
-    owner = await build_owner(db)
+async def test_jsonb_columns_hold_objects_only(db, owner, table, column, value):
     await assert_rejected(
         db,
         f"update {table} set {column} = $2::jsonb where user_id = $1",
@@ -515,8 +500,7 @@ async def test_second_goal_of_same_type_is_rejected(db, fixture_data):
         )
 
 
-async def test_a_cycle_has_one_weekly_plan_per_week(db):
-    owner = await build_owner(db)
+async def test_a_cycle_has_one_weekly_plan_per_week(db, owner):
     await assert_rejected(
         db,
         "insert into weekly_plan (user_id, cycle_id, week_no) values ($1, $2, 3)",
@@ -527,8 +511,7 @@ async def test_a_cycle_has_one_weekly_plan_per_week(db):
     )
 
 
-async def test_a_task_is_planned_once_per_week(db):
-    owner = await build_owner(db)
+async def test_a_task_is_planned_once_per_week(db, owner):
     await assert_rejected(
         db,
         "insert into plan_item (user_id, weekly_plan_id, task_id, quota) "
@@ -541,8 +524,7 @@ async def test_a_task_is_planned_once_per_week(db):
     )
 
 
-async def test_a_user_has_at_most_one_active_vision(db):
-    owner = await build_owner(db)
+async def test_a_user_has_at_most_one_active_vision(db, owner):
     await assert_rejected(
         db,
         "insert into vision (user_id, title, statement, status) "
@@ -563,8 +545,7 @@ async def test_a_user_has_at_most_one_active_vision(db):
     assert [row["status"] for row in statuses] == ["active", "archived"]
 
 
-async def test_a_user_has_at_most_one_active_cycle(db):
-    owner = await build_owner(db)
+async def test_a_user_has_at_most_one_active_cycle(db, owner):
     await assert_rejected(
         db,
         "insert into cycle (user_id, start_date, status) values ($1, $2, 'active')",
@@ -628,8 +609,7 @@ async def test_cycle_end_date_is_always_start_plus_83_days(db):
         )
 
 
-async def test_a_users_cycles_never_overlap(db):
-    owner = await build_owner(db)
+async def test_a_users_cycles_never_overlap(db, owner):
     for offset in (0, 83, -83, 40):
         await assert_rejected(
             db,
@@ -662,8 +642,7 @@ async def test_a_users_cycles_never_overlap(db):
     ]
 
 
-async def test_week_start_date_follows_the_cycle(db):
-    owner = await build_owner(db)
+async def test_week_start_date_follows_the_cycle(db, owner):
     rows = await db.fetch(
         "select week_no, week_start_date from weekly_plan where cycle_id = $1",
         owner.cycle_id,
@@ -699,8 +678,7 @@ async def test_week_start_date_follows_the_cycle(db):
     ) == START + timedelta(weeks=3)
 
 
-async def test_messages_of_one_transaction_keep_their_order(db):
-    owner = await build_owner(db)
+async def test_messages_of_one_transaction_keep_their_order(db, owner):
     contents = [f"message {n}" for n in range(5)]
     async with db.transaction():
         for content in contents:

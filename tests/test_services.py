@@ -25,7 +25,7 @@ from planner_app.errors import (
     WeekLockedError,
 )
 from tests.roles import act_as, rolled_back
-from tests.support import Owner, build_owner, snapshot
+from tests.support import Owner, snapshot
 
 LOCKED_WEEKS = list(rules.LOCKED_WEEKS)
 OPEN_WEEKS = list(range(1, 7))
@@ -61,9 +61,17 @@ async def extra_task(db: asyncpg.Connection, owner: Owner) -> uuid.UUID:
     )
 
 
-@pytest.fixture
-async def locked(db: asyncpg.Connection) -> Owner:
-    return await build_owner(db, lock_enforced=True)
+async def assert_quota_set(
+    db: asyncpg.Connection, owner: Owner, week_no: int, quota: int
+) -> None:
+    """``set_quota`` on the owner's item of ``week_no`` returns and stores it."""
+    item = await services.set_quota(
+        db, user_id=owner.user_id, plan_item_id=owner.plan_item(week_no), quota=quota
+    )
+    assert (item.week_no, item.quota) == (week_no, quota)
+    assert (
+        await db.fetchval("select quota from plan_item where id = $1", item.id) == quota
+    )
 
 
 @pytest.mark.parametrize("week_no", LOCKED_WEEKS)
@@ -94,28 +102,20 @@ async def test_set_quota_in_locked_week_raises_week_locked_error(
 async def test_set_quota_in_weeks_1_to_6_works_when_locked(
     db: asyncpg.Connection, locked: Owner, week_no: int
 ) -> None:
-    item = await services.set_quota(
-        db, user_id=locked.user_id, plan_item_id=locked.plan_item(week_no), quota=5
-    )
-    assert (item.week_no, item.quota) == (week_no, 5)
-    assert await db.fetchval("select quota from plan_item where id = $1", item.id) == 5
+    await assert_quota_set(db, locked, week_no, 5)
 
 
 async def test_set_quota_in_week_7_works_while_lock_is_not_enforced(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
-    item = await services.set_quota(
-        db, user_id=owner.user_id, plan_item_id=owner.plan_item(7), quota=6
-    )
-    assert item.quota == 6
-    assert await db.fetchval("select quota from plan_item where id = $1", item.id) == 6
+    await assert_quota_set(db, owner, 7, 6)
 
 
 async def test_set_quota_below_zero_raises_validation_error(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     error = await refused(
         db,
         services.set_quota(
@@ -129,9 +129,9 @@ async def test_set_quota_below_zero_raises_validation_error(
 
 async def test_set_quota_of_another_users_item_raises_not_found(
     db: asyncpg.Connection,
+    owner: Owner,
+    stranger: Owner,
 ) -> None:
-    owner = await build_owner(db)
-    stranger = await build_owner(db)
     await refused(
         db,
         services.set_quota(
@@ -191,9 +191,8 @@ async def test_record_negative_progress_raises_validation_error(
 
 
 async def test_record_progress_on_another_users_item_raises_not_found(
-    db: asyncpg.Connection, locked: Owner
+    db: asyncpg.Connection, locked: Owner, stranger: Owner
 ) -> None:
-    stranger = await build_owner(db)
     await refused(
         db,
         services.record_progress(
@@ -251,27 +250,39 @@ async def test_add_plan_item_to_weeks_1_to_6_uses_the_default_quota(
     assert tuple(row) == (locked.weekly_plan_ids[week_no], task_id, 4, locked.cycle_id)
 
 
-async def test_add_the_same_task_twice_to_a_week_raises_duplicate_error(
+async def refused_adding_to_week_3(
     db: asyncpg.Connection,
-) -> None:
-    owner = await build_owner(db)
-    await refused(
+    owner: Owner,
+    task_id: uuid.UUID,
+    expected: type[PlannerError],
+    *others: Owner,
+) -> PlannerError:
+    """:func:`refused` for adding ``task_id`` to the owner's week 3."""
+    return await refused(
         db,
         services.add_plan_item(
             db,
             user_id=owner.user_id,
             weekly_plan_id=owner.weekly_plan_ids[3],
-            task_id=owner.task_ids[0],
+            task_id=task_id,
         ),
-        DuplicateError,
+        expected,
         owner,
+        *others,
     )
+
+
+async def test_add_the_same_task_twice_to_a_week_raises_duplicate_error(
+    db: asyncpg.Connection,
+    owner: Owner,
+) -> None:
+    await refused_adding_to_week_3(db, owner, owner.task_ids[0], DuplicateError)
 
 
 async def test_add_a_task_of_another_cycle_raises_invalid_reference_error(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     later_cycle = await db.fetchval(
         "insert into cycle (user_id, start_date) values ($1, '2027-06-07') "
         "returning id",
@@ -289,36 +300,17 @@ async def test_add_a_task_of_another_cycle_raises_invalid_reference_error(
         owner.user_id,
         goal_id,
     )
-    error = await refused(
-        db,
-        services.add_plan_item(
-            db,
-            user_id=owner.user_id,
-            weekly_plan_id=owner.weekly_plan_ids[3],
-            task_id=task_id,
-        ),
-        InvalidReferenceError,
-        owner,
-    )
+    error = await refused_adding_to_week_3(db, owner, task_id, InvalidReferenceError)
     assert error.constraint == "plan_item_task_same_cycle_fkey"
 
 
 async def test_add_another_users_task_raises_not_found(
     db: asyncpg.Connection,
+    owner: Owner,
+    stranger: Owner,
 ) -> None:
-    owner = await build_owner(db)
-    stranger = await build_owner(db)
-    await refused(
-        db,
-        services.add_plan_item(
-            db,
-            user_id=owner.user_id,
-            weekly_plan_id=owner.weekly_plan_ids[3],
-            task_id=stranger.task_ids[0],
-        ),
-        NotFoundError,
-        owner,
-        stranger,
+    await refused_adding_to_week_3(
+        db, owner, stranger.task_ids[0], NotFoundError, stranger
     )
 
 
@@ -351,8 +343,8 @@ async def test_remove_plan_item_from_weeks_1_to_6_works_when_locked(
 
 async def test_remove_an_unknown_plan_item_raises_not_found(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     await refused(
         db,
         services.remove_plan_item(db, user_id=owner.user_id, plan_item_id=uuid.uuid4()),
@@ -363,8 +355,8 @@ async def test_remove_an_unknown_plan_item_raises_not_found(
 
 async def test_enforce_lock_freezes_weeks_7_to_12_and_is_idempotent(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     locked_at = await services.enforce_lock(
         db, user_id=owner.user_id, cycle_id=owner.cycle_id
     )
@@ -385,9 +377,9 @@ async def test_enforce_lock_freezes_weeks_7_to_12_and_is_idempotent(
 
 async def test_enforce_lock_on_another_users_cycle_raises_not_found(
     db: asyncpg.Connection,
+    owner: Owner,
+    stranger: Owner,
 ) -> None:
-    owner = await build_owner(db)
-    stranger = await build_owner(db)
     await refused(
         db,
         services.enforce_lock(db, user_id=stranger.user_id, cycle_id=owner.cycle_id),
@@ -417,17 +409,13 @@ async def test_lift_lock_as_table_owner_reopens_weeks_7_to_12(
     assert not await db.fetchval(
         "select lock_enforced from cycle where id = $1", locked.cycle_id
     )
-    item = await services.set_quota(
-        db, user_id=locked.user_id, plan_item_id=locked.plan_item(9), quota=1
-    )
-    assert item.quota == 1
-    assert await db.fetchval("select quota from plan_item where id = $1", item.id) == 1
+    await assert_quota_set(db, locked, 9, 1)
 
 
 async def test_services_share_the_callers_transaction(
     db: asyncpg.Connection,
+    owner: Owner,
 ) -> None:
-    owner = await build_owner(db)
     async with rolled_back(db):
         await services.set_quota(
             db, user_id=owner.user_id, plan_item_id=owner.plan_item(7), quota=8

@@ -195,6 +195,20 @@ def _describe(table: TableSchema, shape: str) -> str:
     return json.dumps(f"`{table.name}` {shape.lower()}: {table.doc}")
 
 
+def _object_schema(table: TableSchema, shape: str) -> list[str]:
+    """The strict object schema of ``table`` for ``shape``, and its type."""
+    name = f"{table.class_name}{shape}"
+    return [
+        f"export const {name} = z",
+        "  .strictObject({",
+        *("  " + line for line in _fields(table, shape)),
+        "  })",
+        f"  .meta({{ description: {_describe(table, shape)} }});",
+        f"export type {name} = z.infer<typeof {name}>;",
+        "",
+    ]
+
+
 def render_zod(tables: list[TableSchema]) -> str:
     """The text of ``schema/planner.zod.ts``."""
     out = [
@@ -221,25 +235,11 @@ def render_zod(tables: list[TableSchema]) -> str:
             )
             out += [f" * {line}" for line in wrap(rules_text, 74)]
         out.append(" */")
-        out.append(f"export const {prefix}Row = z")
-        out.append("  .strictObject({")
-        out += ["  " + line for line in _fields(table, "Row")]
-        out += [
-            "  })",
-            f"  .meta({{ description: {_describe(table, 'Row')} }});",
-            f"export type {prefix}Row = z.infer<typeof {prefix}Row>;",
-            "",
-        ]
+        out += _object_schema(table, "Row")
         if table.read_only:
             continue
-        out.append(f"export const {prefix}Insert = z")
-        out.append("  .strictObject({")
-        out += ["  " + line for line in _fields(table, "Insert")]
+        out += _object_schema(table, "Insert")
         out += [
-            "  })",
-            f"  .meta({{ description: {_describe(table, 'Insert')} }});",
-            f"export type {prefix}Insert = z.infer<typeof {prefix}Insert>;",
-            "",
             f"export const {prefix}Update = {prefix}Insert.partial().meta({{",
             f"  description: {_describe(table, 'Update')},",
             "});",

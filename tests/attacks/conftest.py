@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 from tests.attacks.world import User, build_user
+from tests.support import connected
 
 
 @dataclass
@@ -20,33 +21,21 @@ class Pair:
 
 @pytest.fixture(scope="session")
 async def users(migrated: str) -> Pair:
-    conn = await asyncpg.connect(migrated)
-    try:
-        async with conn.transaction():
-            a = await build_user(conn, "A", date(2026, 9, 7))
-            b = await build_user(conn, "B", date(2031, 3, 3))
-    finally:
-        await conn.close()
+    async with connected(migrated) as conn, conn.transaction():
+        a = await build_user(conn, "A", date(2026, 9, 7))
+        b = await build_user(conn, "B", date(2031, 3, 3))
     return Pair(a, b)
-
-
-async def _connect(url: str) -> AsyncIterator[asyncpg.Connection]:
-    conn = await asyncpg.connect(url)
-    try:
-        yield conn
-    finally:
-        await conn.close()
 
 
 @pytest.fixture
 async def conn_a(migrated: str) -> AsyncIterator[asyncpg.Connection]:
     """A's connection (log in as the owner; tests switch to an API role)."""
-    async for conn in _connect(migrated):
+    async with connected(migrated) as conn:
         yield conn
 
 
 @pytest.fixture
 async def conn_b(migrated: str) -> AsyncIterator[asyncpg.Connection]:
     """B's connection, concurrent with A's."""
-    async for conn in _connect(migrated):
+    async with connected(migrated) as conn:
         yield conn

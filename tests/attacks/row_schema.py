@@ -23,20 +23,7 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from piccolo.columns import (
-    JSONB,
-    UUID,
-    BigInt,
-    BigSerial,
-    Boolean,
-    Date,
-    ForeignKey,
-    Integer,
-    SmallInt,
-    Text,
-    Timestamptz,
-    Varchar,
-)
+from piccolo import columns
 
 from planner_app.rules import (
     DATE_MAX,
@@ -61,9 +48,9 @@ ZOD_DATETIME_OFFSET = re.compile(
 )
 NOT_BLANK = re.compile(NOT_BLANK_PATTERN)
 INT_RANGE = {
-    Integer: (-(2**31), 2**31 - 1),
-    SmallInt: (-(2**15), 2**15 - 1),
-    BigInt: (-(2**63), 2**63 - 1),
+    columns.Integer: (-(2**31), 2**31 - 1),
+    columns.SmallInt: (-(2**15), 2**15 - 1),
+    columns.BigInt: (-(2**63), 2**63 - 1),
 }
 # Lower bounds the tables' CHECKs put on integer columns.
 INT_MIN = {
@@ -91,10 +78,10 @@ def value_problems(table: str, column: Any, value: Any) -> list[str]:
     key = f"{table}.{name}"
     if value is None:
         return [] if column._meta.null else [f"{key}: null"]
-    if isinstance(column, (UUID, ForeignKey)):
+    if isinstance(column, (columns.UUID, columns.ForeignKey)):
         ok = isinstance(value, str) and ZOD_UUID.match(value)
         return [] if ok else [f"{key}: not a uuid: {value!r}"]
-    if isinstance(column, Timestamptz):
+    if isinstance(column, columns.Timestamptz):
         match = isinstance(value, str) and ZOD_DATETIME_OFFSET.match(value)
         if not match or not _valid_date(match.group(1)):
             return [f"{key}: not an ISO date-time: {value!r}"]
@@ -103,7 +90,7 @@ def value_problems(table: str, column: Any, value: Any) -> list[str]:
         return (
             [] if hour < 24 and minute < 60 and second < 60 else [f"{key}: {value!r}"]
         )
-    if isinstance(column, Date):
+    if isinstance(column, columns.Date):
         if not (
             isinstance(value, str) and ZOD_DATE.match(value) and _valid_date(value)
         ):
@@ -113,15 +100,17 @@ def value_problems(table: str, column: Any, value: Any) -> list[str]:
         ):
             return [f"{key}: out of range: {value}"]
         return []
-    if isinstance(column, Boolean):
+    if isinstance(column, columns.Boolean):
         return [] if isinstance(value, bool) else [f"{key}: not a boolean"]
-    if isinstance(column, (Integer, SmallInt, BigInt, BigSerial)):
+    if isinstance(
+        column, (columns.Integer, columns.SmallInt, columns.BigInt, columns.BigSerial)
+    ):
         if not isinstance(value, int) or isinstance(value, bool):
             return [f"{key}: not an integer"]
-        low, high = INT_RANGE.get(type(column), INT_RANGE[BigInt])
+        low, high = INT_RANGE.get(type(column), INT_RANGE[columns.BigInt])
         low, high = max(low, INT_MIN.get(key, low)), min(high, INT_MAX.get(key, high))
         return [] if low <= value <= high else [f"{key}: {value} out of range"]
-    if isinstance(column, JSONB):
+    if isinstance(column, columns.JSONB):
         if not isinstance(value, dict):
             return [f"{key}: not a JSON object"]
         size = len(
@@ -129,14 +118,14 @@ def value_problems(table: str, column: Any, value: Any) -> list[str]:
         )
         limit = JSON_MAX_BYTES.get(key)
         return [] if limit is None or size <= limit else [f"{key}: {size} bytes"]
-    if isinstance(column, (Text, Varchar)):
+    if isinstance(column, (columns.Text, columns.Varchar)):
         if not isinstance(value, str):
             return [f"{key}: not a string"]
         problems = []
         choices = column._meta.choices
         if choices is not None and value not in {c.value for c in choices}:
             problems.append(f"{key}: {value!r} is not a choice")
-        if isinstance(column, Varchar) and len(value) > column.length:
+        if isinstance(column, columns.Varchar) and len(value) > column.length:
             problems.append(f"{key}: longer than {column.length}")
         if key in TEXT_MAX_CHARS and len(value) > TEXT_MAX_CHARS[key]:
             problems.append(f"{key}: longer than {TEXT_MAX_CHARS[key]}")

@@ -23,6 +23,7 @@ from tests.attacks.world import (
     rolled_back,
     rows_of,
 )
+from tests.support import assert_inserted_timestamps_are_now
 
 LOCKED = "PT423"
 
@@ -65,13 +66,7 @@ async def test_created_at_and_updated_at_are_the_databases(users, conn_a):
             "select created_at, updated_at from vision where id = $1", a.vision_id
         )
         assert tuple(after) == tuple(before), "nothing really changed"
-        row = await conn_a.fetchrow(
-            "insert into chat_session (user_id, created_at, updated_at) "
-            "values ($1, '1999-01-01', 'infinity') "
-            "returning created_at, updated_at, now() as now",
-            a.user_id,
-        )
-        assert row["created_at"] == row["updated_at"] == row["now"]
+        await assert_inserted_timestamps_are_now(conn_a, a.user_id)
 
 
 # Item 3: the lock has no back door.

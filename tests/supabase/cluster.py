@@ -38,6 +38,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -318,6 +319,24 @@ class SupabaseCluster:
             await conn.execute(f"drop database if exists {name} with (force)")
         finally:
             await conn.close()
+
+    async def sign_up(self, database: str) -> uuid.UUID:
+        """
+        A new user of ``database``, created the way Supabase Auth creates
+        one (GoTrue writes as its own role); returns the user's id.
+        """
+        user_id = uuid.uuid4()
+        conn = await asyncpg.connect(self.url("supabase_auth_admin", database))
+        try:
+            await conn.execute(
+                "insert into auth.users (id, aud, role, email, created_at, updated_at) "
+                "values ($1, 'authenticated', 'authenticated', $2, now(), now())",
+                user_id,
+                f"{user_id.hex[:8]}@example.test",
+            )
+        finally:
+            await conn.close()
+        return user_id
 
 
 def build_cluster(engine: str) -> SupabaseCluster:

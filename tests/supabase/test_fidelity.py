@@ -272,28 +272,12 @@ async def test_extensions_are_created_in_the_extensions_schema(
     assert set(schemas.values()) == {"extensions"}, schemas
 
 
-async def create_user(cluster: SupabaseCluster, database: str) -> uuid.UUID:
-    """A user signed up through Supabase Auth (GoTrue writes as its own role)."""
-    user_id = uuid.uuid4()
-    conn = await connect(cluster, "supabase_auth_admin", database)
-    try:
-        await conn.execute(
-            "insert into auth.users (id, aud, role, email, created_at, updated_at) "
-            "values ($1, 'authenticated', 'authenticated', $2, now(), now())",
-            user_id,
-            f"{user_id.hex[:8]}@example.test",
-        )
-    finally:
-        await conn.close()
-    return user_id
-
-
 async def test_owner_only_policies_hold_for_the_roles_postgrest_switches_to(
     supabase: SupabaseCluster, migrated_supabase: str
 ) -> None:
     # A signed up before the project's first migration; B after the last.
     a = EXISTING_USER
-    b = await create_user(supabase, migrated_supabase)
+    b = await supabase.sign_up(migrated_supabase)
     # PostgREST's own connection: authenticator, switching role per request.
     conn = await connect(supabase, "authenticator", migrated_supabase)
     try:

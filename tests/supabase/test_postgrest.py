@@ -17,7 +17,6 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 
 from planner_app.errors import WEEK_LOCKED_SQLSTATE
@@ -42,22 +41,6 @@ def postgrest_status(sqlstate: str) -> int:
     return int(match.group(1)) if match else 400
 
 
-async def sign_up(cluster: SupabaseCluster, database: str) -> uuid.UUID:
-    """A user created the way Supabase Auth creates one (as its own role)."""
-    user_id = uuid.uuid4()
-    conn = await asyncpg.connect(cluster.url("supabase_auth_admin", database))
-    try:
-        await conn.execute(
-            "insert into auth.users (id, aud, role, email, created_at, updated_at) "
-            "values ($1, 'authenticated', 'authenticated', $2, now(), now())",
-            user_id,
-            f"{user_id.hex[:8]}@example.test",
-        )
-    finally:
-        await conn.close()
-    return user_id
-
-
 @pytest.fixture(scope="module")
 async def served(
     supabase: SupabaseCluster, tmp_path_factory: pytest.TempPathFactory
@@ -66,8 +49,8 @@ async def served(
     name = await supabase.create_database("postgrest")
     try:
         migrate(supabase.url(MIGRATOR, name), "forwards", "all")
-        user_a = await sign_up(supabase, name)
-        user_b = await sign_up(supabase, name)
+        user_a = await supabase.sign_up(name)
+        user_b = await supabase.sign_up(name)
         log = tmp_path_factory.mktemp("postgrest") / "postgrest.log"
         server = start_postgrest(supabase.url("authenticator", name), log)
         try:
