@@ -119,32 +119,80 @@ async def unindexed_foreign_keys(conn: asyncpg.Connection) -> list[str]:
     ]
 
 
+# Schemas Supabase's linter leaves alone: its own and the system's. Every
+# other schema holds the project's functions (planner_private, public, ...).
+NOT_THE_PROJECTS_SCHEMAS = (
+    "auth",
+    "cron",
+    "extensions",
+    "graphql",
+    "graphql_public",
+    "information_schema",
+    "net",
+    "pgbouncer",
+    "pg_catalog",
+    "pg_toast",
+    "pgmq",
+    "pgroonga",
+    "pgsodium",
+    "pgsodium_masks",
+    "pgtle",
+    "realtime",
+    "repack",
+    "storage",
+    "supabase_functions",
+    "supabase_migrations",
+    "tiger",
+    "topology",
+    "vault",
+)
+
+
 async def functions_without_search_path(conn: asyncpg.Connection) -> list[str]:
     """
-    Our functions: everything in public that no extension owns. The auth
-    functions of the compatibility migration are Supabase's definitions,
-    kept identical (no SET, so PostgreSQL inlines them; they call only
-    pg_catalog), and Supabase's linter does not judge its own auth schema.
+    Every function of every schema that is not Supabase's own (as Supabase's
+    ``function_search_path_mutable`` rule judges), and the auth functions
+    the compatibility step created (marked ``planner_app:compat``), must
+    pin ``search_path`` with ``pg_temp`` named last: PostgreSQL searches
+    ``pg_temp`` first for relations and types unless it is named, so
+    ``search_path = ''`` would still let a caller's temporary domain run the
+    caller's code inside the function. Functions of extensions are the
+    extension's.
     """
     rows = await conn.fetch(
-        """
-        select p.oid::regprocedure::text as name
+        r"""
+        select p.oid::regprocedure::text as name,
+               (select s from unnest(p.proconfig) as s
+                 where s like 'search\_path=%') as setting
           from pg_catalog.pg_proc p
-         where p.pronamespace = 'public'::regnamespace
-           and p.prokind in ('f', 'p')
+          join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+         where p.prokind in ('f', 'p')
+           and n.nspname not like 'pg\_temp\_%'
+           and n.nspname not like 'pg\_toast\_temp\_%'
+           and (not n.nspname = any($1::text[])
+                or pg_catalog.obj_description(p.oid, 'pg_proc')
+                   = 'planner_app:compat')
            and not exists (
              select 1 from pg_catalog.pg_depend d
               where d.classid = 'pg_catalog.pg_proc'::regclass
                 and d.objid = p.oid and d.deptype = 'e'
            )
-           and not exists (
-             select 1 from unnest(p.proconfig) as setting
-              where setting like 'search\\_path=%'
-           )
          order by 1
-        """
+        """,
+        list(NOT_THE_PROJECTS_SCHEMAS),
     )
-    return [f"function {r['name']} does not set search_path" for r in rows]
+    problems = []
+    for row in rows:
+        setting = row["setting"]
+        if setting is None:
+            problems.append(f"function {row['name']} does not set search_path")
+        elif [part.strip() for part in setting.split("=", 1)[1].split(",")][
+            -1
+        ] != "pg_temp":
+            problems.append(
+                f"function {row['name']} has {setting}: pg_temp must come last"
+            )
+    return problems
 
 
 async def security_definer_functions_executable_by_anon(

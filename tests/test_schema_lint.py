@@ -134,3 +134,28 @@ async def test_no_sequence_is_usable_by_the_api_roles(db: asyncpg.Connection) ->
     )
     assert sequences >= 2  # migration_id_seq and audit_log_id_seq at least
     assert [dict(r) for r in usable] == []
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [
+        "create function planner_private.lint_probe() returns int language sql "
+        "set search_path = '' as 'select 1'",
+        "create function planner_private.lint_probe() returns int language sql "
+        "set search_path = pg_temp, pg_catalog as 'select 1'",
+        "create schema lint_probe_schema; create function "
+        "lint_probe_schema.lint_probe() returns int language sql as 'select 1'",
+    ],
+    ids=["empty search_path", "pg_temp first", "a private schema of its own"],
+)
+async def test_every_project_function_pins_pg_temp_last(
+    db: asyncpg.Connection, probe: str
+) -> None:
+    transaction = db.transaction()
+    await transaction.start()
+    try:
+        await db.execute(probe)
+        problems = await schema_lint.functions_without_search_path(db)
+    finally:
+        await transaction.rollback()
+    assert len(problems) == 1 and "lint_probe()" in problems[0], problems
