@@ -9,6 +9,12 @@ the database (``DATABASE_URL``, or the embedded server, started then) on
 the first connection, or when something reads :attr:`PlannerEngine.config`
 (``piccolo sql_shell run`` does). Importing ``piccolo_conf`` touches
 nothing.
+
+Piccolo's CLI answers any failing command with its usage dump. For its
+``migrations`` commands (the README's first command) a database that cannot
+be reached ends the process instead with the project's one line, ``error:
+cannot connect to the database: ...; check DATABASE_URL``
+(:class:`CannotConnect`).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+import asyncpg
 from piccolo.engine.postgres import PostgresEngine
 
 from planner_app.database import resolve_database_url, validate_database_url
@@ -53,6 +60,25 @@ class ConnectionHeld(RuntimeError):
     """A connection was asked for before the planner's command started."""
 
 
+class CannotConnect(SystemExit):
+    """
+    Piccolo's ``migrations`` command cannot reach the database. A
+    ``SystemExit``, which Piccolo's CLI lets through (it catches every
+    ``Exception`` and prints its usage dump): the interpreter prints the
+    message on stderr and exits with status 1.
+    """
+
+    def __init__(self, error: BaseException) -> None:
+        reason = " ".join(str(error).split()) or type(error).__name__
+        super().__init__(
+            f"error: cannot connect to the database: {reason}; check DATABASE_URL"
+        )
+
+
+# What asyncpg raises when it cannot open a connection.
+_CONNECT_ERRORS = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+
+
 def runs_app_command(argv: list[str] | None = None) -> bool:
     """
     Whether this process is Piccolo's CLI about to run one of the planner's
@@ -60,6 +86,17 @@ def runs_app_command(argv: list[str] | None = None) -> bool:
     """
     argv = sys.argv if argv is None else argv
     return argv[1:2] == [APP_NAME]
+
+
+def runs_piccolo_migrations(argv: list[str] | None = None) -> bool:
+    """
+    Whether this process is Piccolo's CLI running one of its ``migrations``
+    commands (``piccolo migrations forwards all``, ``backwards``, ``check``).
+    Piccolo runs no check of its own before those, so nothing but the
+    command connects.
+    """
+    argv = sys.argv if argv is None else argv
+    return argv[1:2] == ["migrations"]
 
 
 class PlannerEngine(PostgresEngine):
@@ -152,8 +189,18 @@ class PlannerEngine(PostgresEngine):
 
     async def get_new_connection(self):  # type: ignore[no-untyped-def]
         self._check_released()
-        return await super().get_new_connection()
+        try:
+            return await super().get_new_connection()
+        except _CONNECT_ERRORS as error:
+            if runs_piccolo_migrations():
+                raise CannotConnect(error) from error
+            raise
 
     async def start_connection_pool(self, **kwargs: Any) -> None:
         self._check_released()
-        await super().start_connection_pool(**kwargs)
+        try:
+            await super().start_connection_pool(**kwargs)
+        except _CONNECT_ERRORS as error:
+            if runs_piccolo_migrations():
+                raise CannotConnect(error) from error
+            raise

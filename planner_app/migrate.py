@@ -8,7 +8,8 @@ leaves a migration applied but unrecorded. :func:`apply_pending` instead
 runs every pending migration in its own transaction that
 
 1. takes the transaction-level advisory lock :data:`LOCK_KEY` (a second
-   deployer queues here),
+   deployer queues here, for at most ``deploy_lock_timeout`` seconds: any
+   session can take the key, see ``planner_app/deploy_lock.py``),
 2. re-reads, under the lock, whether the migration is recorded (it skips
    what another deployer applied while it waited),
 3. runs the migration (raw SQL steps and Piccolo's operations),
@@ -45,10 +46,11 @@ from piccolo.apps.migrations.commands.base import BaseMigrationManager
 from piccolo.apps.migrations.tables import Migration
 from piccolo.conf.apps import AppConfig, MigrationModule
 from piccolo.engine.finder import engine_finder
-from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
+from piccolo.engine.postgres import PostgresEngine
 
-# ASCII "planner" as a bigint: the key every deployer of this project locks.
-LOCK_KEY = int.from_bytes(b"planner", "big")
+from planner_app import deploy_lock
+from planner_app.deploy_lock import LOCK_KEY as LOCK_KEY  # the key deployers lock
+from planner_app.deploy_lock import DeployLockBusy
 
 # SQLSTATEs raised when a concurrent, unlocked ``create table migration``
 # (Piccolo's CLI runs one before every app command) wins the race.
@@ -100,22 +102,42 @@ async def check_connection(engine: PostgresEngine | None = None) -> None:
     await connection.close()
 
 
-async def _lock(transaction: PostgresTransaction) -> None:
-    await transaction.connection.execute(
-        "select pg_catalog.pg_advisory_xact_lock($1)", LOCK_KEY
+async def _busy(
+    engine: PostgresEngine, error: DeployLockBusy, applied: int
+) -> MigrateError:
+    """The error naming the sessions that held the deploy lock."""
+    try:
+        connection = await engine.get_new_connection()
+        try:
+            found = await deploy_lock.holders(connection)
+        finally:
+            await connection.close()
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        found = None
+    outcome = (
+        f"{applied} migration(s) applied by this run before it"
+        if applied
+        else "nothing applied"
     )
+    return MigrateError(deploy_lock.busy_message(error.timeout, found, outcome))
 
 
-async def ensure_migration_table(engine: PostgresEngine | None = None) -> None:
+async def ensure_migration_table(
+    engine: PostgresEngine | None = None,
+    deploy_lock_timeout: int = DEFAULT_LOCK_TIMEOUT,
+) -> None:
     """
     Create Piccolo's ``migration`` table when missing, under the lock, so
     concurrent deployers never race to create it.
+
+    :raises DeployLockBusy:
+        When the deploy lock stayed busy for ``deploy_lock_timeout`` seconds.
     """
     engine = engine or _engine()
     for _attempt in range(3):
         try:
             async with engine.transaction() as transaction:
-                await _lock(transaction)
+                await deploy_lock.take(transaction.connection, deploy_lock_timeout)
                 if not await Migration.table_exists().run():
                     await Migration.create_table(if_not_exists=True).run()
             return
@@ -171,14 +193,17 @@ async def pending_migrations(
 
 
 async def _apply_one(
-    engine: PostgresEngine, migration: PendingMigration, lock_timeout: int
+    engine: PostgresEngine,
+    migration: PendingMigration,
+    lock_timeout: int,
+    deploy_lock_timeout: int,
 ) -> bool:
     """
     Apply ``migration`` and record it in one transaction. Returns False when
     another deployer recorded it while this one waited for the lock.
     """
     async with engine.transaction() as transaction:
-        await _lock(transaction)
+        await deploy_lock.take(transaction.connection, deploy_lock_timeout)
         already = await Migration.exists().where(
             (Migration.name == migration.migration_id)
             & (Migration.app_name == migration.app_name)
@@ -186,8 +211,7 @@ async def _apply_one(
         if already:
             return False
         if lock_timeout:
-            # Set after the advisory lock, which may wait as long as the
-            # other deployer needs.
+            # Set after the advisory lock, which has a bound of its own.
             await transaction.connection.execute(
                 f"set local lock_timeout = '{int(lock_timeout)}s'"
             )
@@ -207,6 +231,7 @@ async def _apply_one(
 async def apply_pending(
     report: Callable[[str], Any] = print,
     lock_timeout: int = DEFAULT_LOCK_TIMEOUT,
+    deploy_lock_timeout: int | None = None,
 ) -> list[PendingMigration]:
     """
     Apply every pending migration of every app, each in one transaction with
@@ -217,18 +242,34 @@ async def apply_pending(
         Seconds a migration's statement may wait for a table lock (the
         application's queries queue behind a waiting DDL statement) before
         the migration is rolled back; 0 keeps the server's setting.
+    :param deploy_lock_timeout:
+        Seconds to wait for the deploy lock before each migration (and
+        before creating Piccolo's ``migration`` table); ``None`` takes
+        ``lock_timeout``, or :data:`DEFAULT_LOCK_TIMEOUT` when that is 0.
+        Always bounded: any session can hold the key.
 
     :raises MigrateError:
         Naming the failing migration and the database's message; the failing
         migration left nothing behind, earlier ones stay applied.
     """
+    if deploy_lock_timeout is None:
+        deploy_lock_timeout = lock_timeout or DEFAULT_LOCK_TIMEOUT
+    if deploy_lock_timeout < 1:
+        raise MigrateError("the deploy lock timeout must be 1 second or more")
     engine = _engine()
     await check_connection(engine)
-    await ensure_migration_table(engine)
+    try:
+        await ensure_migration_table(engine, deploy_lock_timeout)
+    except DeployLockBusy as error:
+        raise await _busy(engine, error, 0) from error
     applied: list[PendingMigration] = []
     for migration in await pending_migrations():
         try:
-            done = await _apply_one(engine, migration, lock_timeout)
+            done = await _apply_one(
+                engine, migration, lock_timeout, deploy_lock_timeout
+            )
+        except DeployLockBusy as error:
+            raise await _busy(engine, error, len(applied)) from error
         except Exception as error:
             # The database's message, or a broken migration module's error.
             raise MigrateError(

@@ -22,6 +22,7 @@ grants, policies, audit) before its transaction commits
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from piccolo.apps.migrations.auto.migration_manager import (
     MigrationManager as PiccoloMigrationManager,
 )
 from piccolo.engine.finder import engine_finder
+
+from planner_app import rollback_guard
 
 DIRECTIONS = ("forwards", "backwards")
 
@@ -60,7 +63,19 @@ class MigrationManager(PiccoloMigrationManager):
             raise RuntimeError("No Piccolo engine configured")
         # Piccolo's own run() joins this transaction (nested transactions
         # are shared), so the steps below commit or roll back with it.
-        async with engine.transaction():
+        async with engine.transaction() as transaction:
+            if backwards and not self.preview:
+                # Never deletes user data silently (planner_app/rollback_guard.py).
+                await rollback_guard.guarded(
+                    transaction,
+                    self.app_name,
+                    self.migration_id,
+                    functools.partial(
+                        PiccoloMigrationManager.run, self, backwards=True
+                    ),
+                    chain=rollback_guard.piccolo_chain(self.migration_id),
+                )
+                return
             await super().run(backwards=backwards)
             if backwards or self.preview:
                 return

@@ -299,3 +299,34 @@ async def tables(url: str) -> list[str]:
         return [row[0] for row in rows]
     finally:
         await conn.close()
+
+
+async def test_seeding_existing_users_with_another_today_points_at_reset(
+    fresh_database,
+):
+    url = await fresh_database(migrated=True)
+    first = run_cli(
+        "planner_app", "seed", "--users=1", "--today=2026-01-05", database_url=url
+    )
+    assert first.returncode == 0, first.stderr
+
+    again = run_cli(
+        "planner_app", "seed", "--users=1", "--today=2026-02-02", database_url=url
+    )
+
+    assert again.returncode == 0, again.stderr
+    assert "Nothing to do" in again.stdout
+    hint = again.stdout.strip().splitlines()[-1]
+    assert "--today=2026-02-02 does not move them" in hint
+    assert "add --reset" in hint
+
+    reset = run_cli(
+        "planner_app",
+        "seed",
+        "--users=1",
+        "--today=2026-02-02",
+        "--reset",
+        database_url=url,
+    )
+    assert reset.returncode == 0, reset.stderr
+    assert "1 users created" in reset.stdout and "--reset" not in reset.stdout

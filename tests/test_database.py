@@ -12,6 +12,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -22,7 +23,7 @@ from planner_app.database import (
     validate_database_url,
     with_database,
 )
-from tests.support import run_cli
+from tests.support import PICCOLO, PROJECT_ROOT, run_cli
 
 
 async def test_the_suite_runs_on_the_engine_it_was_asked_for(db):
@@ -52,6 +53,65 @@ def test_cli_rejects_a_non_postgres_url_with_one_line():
     assert result.stderr.strip().splitlines() == [
         "error: DATABASE_URL must start with postgres:// or postgresql://, got 'mysql'"
     ]
+
+
+def readme_main_job() -> list[str]:
+    """The README's main job, step by step (its ``&&``-joined command)."""
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    section = readme.split("Run the main job", 1)[1]
+    command = section.split("```sh\n", 1)[1].split("\n```", 1)[0]
+    return [step.strip() for step in command.split("&&")]
+
+
+def bad_url(kind: str, server_url: str, unused_port: int) -> str:
+    """A URL of ``kind`` beside the test server's."""
+    parts = urlsplit(server_url)
+    if kind == "unreachable":
+        return f"postgresql://postgres@127.0.0.1:{unused_port}/postgres"
+    if kind == "unknown_role":
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=f"no_such_role_here@{host}"))
+    return with_database(server_url, "no_such_database")
+
+
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        ("unreachable", "Connect call failed"),
+        ("unknown_role", "no_such_role_here"),
+        ("missing_database", "no_such_database"),
+    ],
+)
+def test_the_readmes_main_job_on_a_bad_database_url_says_one_line(
+    database_url, unused_port, kind, says
+):
+    steps = readme_main_job()
+    setup = [s for s in steps if not s.startswith(".venv/bin/piccolo ")]
+    # Creating the virtualenv and installing are not rerun here; every step
+    # that touches the database is.
+    assert [s.split()[0] for s in setup] == ["python3", ".venv/bin/pip"]
+    assert steps[: len(setup)] == setup
+    bad = bad_url(kind, database_url, unused_port)
+    command = " && ".join(steps[len(setup) :]).replace(
+        ".venv/bin/", f"{Path(PICCOLO).parent}/"
+    )
+
+    result = subprocess.run(
+        ["sh", "-c", command],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DATABASE_URL": bad},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode != 0
+    assert "The command failed" not in result.stdout, "Piccolo's usage dump"
+    assert "Usage" not in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: cannot connect to the database: ")
+    assert says in lines[0] and lines[0].endswith("check DATABASE_URL")
 
 
 def test_pids_of_dead_processes_are_forgotten_before_starting(tmp_path):

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from piccolo.apps.migrations.commands.base import BaseMigrationManager
 
+from planner_app import deploy_lock
 from planner_app.piccolo_app import APP_CONFIG
 from tests.support import PICCOLO, PLANNER_TABLES, PROJECT_ROOT, connected, run_cli
 
@@ -270,3 +271,52 @@ def test_check_and_dry_run_together_are_refused(database_url):
     result = run_cli("planner_app", "migrate", "--check", "--dry_run")
 
     assert_one_line_error(result, "only one of")
+
+
+# The deploy lock (planner_app/deploy_lock.py): any session can take its key.
+
+
+async def test_holders_hidden_from_the_deployer_are_named_without_details(
+    fresh_database,
+):
+    url = await fresh_database()
+    async with connected(url) as holder, connected(url) as deployer:
+        await holder.execute("set application_name = 'holder'")
+        await holder.execute("select pg_advisory_lock($1)", deploy_lock.LOCK_KEY)
+        pid = await holder.fetchval("select pg_backend_pid()")
+        login = await holder.fetchval("select session_user")
+        async with deployer.transaction():
+            # A role without pg_read_all_stats sees another role's session
+            # in pg_stat_activity without its times or state.
+            await deployer.execute("set local role authenticated")
+            found = await deploy_lock.holders(deployer)
+
+        assert [h.pid for h in found] == [pid]
+        assert not found[0].visible
+        text = deploy_lock.busy_message(2, found, "nothing applied")
+        assert f'pid {pid} (role {login}, application "holder", since when is ' in text
+        assert "pg_read_all_stats" in text
+        assert f"pg_terminate_backend({pid})" in text
+
+
+async def test_taking_the_deploy_lock_leaves_the_transactions_lock_timeout(
+    fresh_database,
+):
+    async with connected(await fresh_database()) as conn, conn.transaction():
+        await conn.execute("set local lock_timeout = '7s'")
+
+        await deploy_lock.take(conn, 3)
+
+        assert await conn.fetchval("show lock_timeout") == "7s"
+        held = await conn.fetchval(
+            "select count(*) from pg_locks where locktype = 'advisory' "
+            "and pid = pg_backend_pid() and objid = $1::oid",
+            deploy_lock.LOCK_KEY & 0xFFFFFFFF,
+        )
+        assert held == 1
+
+
+def test_a_deploy_lock_timeout_below_one_second_is_refused(database_url):
+    result = run_cli("planner_app", "migrate", "--deploy-lock-timeout=0")
+
+    assert_one_line_error(result, "--deploy-lock-timeout must be")

@@ -16,6 +16,7 @@ async def migrate(
     dry_run: bool = False,
     check_models: bool = False,
     lock_timeout: int = deploy.DEFAULT_LOCK_TIMEOUT,
+    deploy_lock_timeout: int | None = None,
 ) -> None:
     """
     Apply every pending migration under a PostgreSQL advisory lock, each
@@ -33,11 +34,19 @@ async def migrate(
     :param lock_timeout:
         Seconds a migration may wait for a table lock before it is rolled
         back (0 keeps the server's setting).
+    :param deploy_lock_timeout:
+        Seconds to wait for the deploy lock (held by another deployer, or
+        by any session that took its key) before giving up with the
+        holder's pid; default: --lock-timeout (30 when that is 0).
     """
     if sum((check, dry_run, check_models)) > 1:
         raise CommandError("use only one of --check, --dry-run, --check-models")
     if lock_timeout < 0:
         raise CommandError("--lock-timeout must be 0 (no limit) or a number of seconds")
+    if deploy_lock_timeout is not None and deploy_lock_timeout < 1:
+        raise CommandError(
+            "--deploy-lock-timeout must be a number of seconds, 1 or more"
+        )
     try:
         if check_models:
             await _check_models()
@@ -48,7 +57,9 @@ async def migrate(
             if not pending:
                 print("No pending migrations: nothing would run")
         else:
-            applied = await deploy.apply_pending(lock_timeout=lock_timeout)
+            applied = await deploy.apply_pending(
+                lock_timeout=lock_timeout, deploy_lock_timeout=deploy_lock_timeout
+            )
             if applied:
                 print(f"{len(applied)} migration(s) applied")
             else:

@@ -58,3 +58,21 @@ async def seed(
     finally:
         bar.close()
     print(report.summary())
+    if report.users_existing and not reset:
+        print(again_hint(today))
+
+
+def again_hint(today: str) -> str:
+    """
+    What to do about users that were already there: seeding never changes
+    an existing user's rows, so another --today (or a changed generator)
+    needs --reset.
+    """
+    changed = (
+        f"--today={today} does not move them" if today else "they stay as they are"
+    )
+    return (
+        f"Seeded users keep the rows they were first seeded with ({changed}): "
+        "add --reset to remove the seeded users (never others) and seed them "
+        "again."
+    )
