@@ -66,10 +66,14 @@ def supabase_version(migration_id: str) -> str:
 
 def concern(app_name: str, module_name: str) -> str:
     """
-    ``planner_app_0001_auth_compat`` -> ``auth_compat``; a module of another
-    app keeps its app's name in front (``other_app_tables``).
+    ``planner_app_0001_auth_compat`` -> ``auth_compat``; a module named as
+    ``piccolo migrations new`` names it (its ID) -> ``migration``; a module
+    of another app keeps its app's name in front (``other_app_tables``).
     """
     rest = module_name.removeprefix(f"{app_name}_")
+    if re.fullmatch(r"\d{4}_\d{2}_\d{2}t\d{2}_\d{2}_\d{2}_\d{6}", rest):
+        # Piccolo's own name for a new migration: its ID, which the version holds.
+        rest = "migration"
     rest = re.sub(r"^\d+_", "", rest) or module_name
     rest = re.sub(r"[^a-z0-9_]+", "_", rest.lower()).strip("_")
     return rest if app_name == "planner_app" else f"{app_name}_{rest}"
