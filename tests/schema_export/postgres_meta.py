@@ -28,6 +28,7 @@ import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -40,6 +41,19 @@ API_ROLES = ("anon", "authenticated", "service_role")
 POSTGREST_VERSION = "12"
 
 
+def generator_url(database_url: str) -> str:
+    """
+    ``database_url`` as the generator's URL parser takes it: a URL with a
+    socket folder and no host (the embedded server's) gets the placeholder
+    host ``localhost``; the ``host`` parameter still picks the socket.
+    """
+    parts = urlsplit(database_url)
+    if parts.hostname or "host=" not in parts.query:
+        return database_url
+    user = parts.username or "postgres"
+    return urlunsplit(parts._replace(netloc=f"{user}@localhost"))
+
+
 def generate_types(database_url: str) -> str:
     """
     The generator's TypeScript for schema ``public`` of ``database_url``, run
@@ -49,7 +63,7 @@ def generate_types(database_url: str) -> str:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/tmp"),
-        "PG_META_DB_URL": database_url,
+        "PG_META_DB_URL": generator_url(database_url),
         "PG_META_GENERATE_TYPES": "typescript",
         "PG_META_GENERATE_TYPES_INCLUDED_SCHEMAS": "public",
         "PG_META_GENERATE_TYPES_DETECT_ONE_TO_ONE_RELATIONSHIPS": "true",
