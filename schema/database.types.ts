@@ -399,10 +399,14 @@ export type Database = {
 }
 
 type PublicSchema = Database["public"]
+type Relations = PublicSchema["Tables"] & PublicSchema["Views"]
 
-/** The row of a table: `Tables<"goal">`. */
-export type Tables<Name extends keyof PublicSchema["Tables"]> =
-  PublicSchema["Tables"][Name]["Row"]
+/** The row of a table or a view: `Tables<"goal">`. */
+export type Tables<Name extends keyof Relations> = Relations[Name] extends {
+  Row: infer Row
+}
+  ? Row
+  : never
 
 /** What an insert into a table takes: `TablesInsert<"goal">`. */
 export type TablesInsert<Name extends keyof PublicSchema["Tables"]> =

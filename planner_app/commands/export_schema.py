@@ -19,8 +19,10 @@ async def export_schema(check: bool = False, out: str = "") -> None:
     Generate schema/planner.zod.ts, schema/planner.schema.json,
     schema/database.types.ts and docs/erd.md from planner_app/tables.py,
     planner_app/rules.py and the migrated database (DATABASE_URL, or the
-    embedded PostgreSQL). Needs Node.js and `npm ci --prefix schema` (Zod
-    writes the JSON Schema).
+    embedded PostgreSQL), and the Supabase CLI's folder supabase/ (one SQL
+    file per migration in supabase/migrations/, seed.sql from
+    seeds/fixtures/, config.toml). Needs Node.js and `npm ci --prefix
+    schema` (Zod writes the JSON Schema).
 
     :param check:
         Write nothing; fail naming every artifact that differs from what

@@ -15,7 +15,11 @@ One module per job:
   from the Zod schemas by ``z.toJSONSchema()``),
   :mod:`~planner_app.schema_export.database_types` (supabase-js's
   ``Database`` type) and :mod:`~planner_app.schema_export.erd` (the Mermaid
-  ER diagram of ``docs/erd.md``).
+  ER diagram of ``docs/erd.md``);
+- the Supabase CLI's folder ``supabase/``:
+  :mod:`~planner_app.schema_export.supabase_migrations` (one SQL file per
+  Piccolo migration) and :mod:`~planner_app.schema_export.supabase_seed`
+  (the fixed development dataset, ``config.toml``).
 
 Every table gets three shapes, like Supabase's generated types: ``Row`` (what
 a select returns), ``Insert`` (columns the database fills are optional) and
@@ -33,6 +37,16 @@ from planner_app.schema_export.erd import render_erd
 from planner_app.schema_export.json_schema import render_json_schema
 from planner_app.schema_export.model import TableSchema, build_tables, enums
 from planner_app.schema_export.shared import SchemaExportError
+from planner_app.schema_export.supabase_migrations import (
+    MIGRATIONS_FOLDER,
+    render_migration_files,
+)
+from planner_app.schema_export.supabase_seed import (
+    CONFIG_PATH,
+    SEED_PATH,
+    render_config,
+    render_seed,
+)
 from planner_app.schema_export.zod import render_zod
 from planner_app.tables import TABLES
 
@@ -41,7 +55,11 @@ ARTIFACTS = (
     "schema/planner.schema.json",
     "schema/database.types.ts",
     "docs/erd.md",
+    SEED_PATH,
+    CONFIG_PATH,
 )
+"""The artifacts of fixed name; ``supabase/migrations/`` holds one more per
+migration."""
 
 __all__ = ["ARTIFACTS", "SchemaExportError", "export_schema", "render_artifacts"]
 
@@ -63,6 +81,8 @@ def render_artifacts(tables: list[TableSchema]) -> dict[str, str]:
         render_json_schema(zod, schema_names(tables)),
         render_database_types(tables),
         render_erd(tables),
+        render_seed(),
+        render_config(),
     )
     return dict(zip(ARTIFACTS, texts, strict=True))
 
@@ -75,13 +95,16 @@ async def export_schema(database_url: str, out_dir: Path, *, check: bool) -> lis
     :param check:
         Write nothing; only compare with the files in ``out_dir``.
     :returns:
-        The stale artifacts (``check``) or the ones written, as relative paths.
+        The stale artifacts (``check``) or the ones written, as relative paths;
+        a file of ``supabase/migrations/`` that no migration generates is
+        stale, and removed when writing.
     :raises SchemaExportError:
         When the database is unreachable or not migrated to the current
         tables, the rules name unknown columns, or node is missing.
     """
     names = [table._meta.tablename for table in TABLES]
     artifacts = render_artifacts(build_tables(await read_catalog(database_url, names)))
+    artifacts.update(await render_migration_files())
     changed = []
     for relative, text in artifacts.items():
         path = out_dir / relative
@@ -92,4 +115,10 @@ async def export_schema(database_url: str, out_dir: Path, *, check: bool) -> lis
         if not check:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
+    for stray in sorted((out_dir / MIGRATIONS_FOLDER).glob("*.sql")):
+        relative = f"{MIGRATIONS_FOLDER}/{stray.name}"
+        if relative not in artifacts:
+            changed.append(relative)
+            if not check:
+                stray.unlink()
     return changed
