@@ -89,7 +89,7 @@ def _refuse_constant(name: str) -> Any:
 def _finite(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(f"{text} is out of range for a number")
+        raise ValueError(f"{text} is not a finite number")
     return value
 
 

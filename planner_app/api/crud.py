@@ -24,6 +24,14 @@ import functools
 from typing import Any
 
 import pydantic
+from piccolo.columns import (
+    BigInt,
+    BigSerial,
+    Column,
+    Integer,
+    Serial,
+    SmallInt,
+)
 from piccolo.table import Table
 from piccolo_api.crud.endpoints import CustomJSONResponse, PiccoloCRUD
 from piccolo_api.crud.validators import Validators
@@ -88,6 +96,14 @@ def check_query(request: Request, piccolo_crud: PiccoloCRUD) -> None:
         ) from None
 
 
+def _bits(column: Column) -> int | None:
+    """The width of an integer column (PostgreSQL's int2, int4, int8)."""
+    for kind, bits in ((SmallInt, 16), (BigInt, 64), (BigSerial, 64)):
+        if isinstance(column, kind):
+            return bits
+    return 32 if isinstance(column, Integer | Serial) else None
+
+
 def _strict_json_text(value: Any, info: pydantic.ValidationInfo) -> Any:
     if isinstance(value, str):
         try:
@@ -97,24 +113,40 @@ def _strict_json_text(value: Any, info: pydantic.ValidationInfo) -> Any:
     return value
 
 
-def strict_json_columns(
+def strict_model(
     model: type[pydantic.BaseModel], table: type[Table]
 ) -> type[pydantic.BaseModel]:
     """
-    ``model`` whose JSON columns (text holding JSON, piccolo-api's
-    convention) take only JSON the database can store, checked before
-    piccolo-api parses it: :func:`planner_app.api.body.strict_json`.
+    ``model`` taking only values the database can store, checked before
+    piccolo-api or the database see them: integers within their column's
+    width, and JSON columns (text holding JSON, piccolo-api's convention)
+    holding JSON :func:`planner_app.api.body.strict_json` accepts.
     """
-    names = [
-        column._meta.name
-        for column in table._meta.json_columns
-        if column._meta.name in model.model_fields
+    validators: dict[str, Any] = {}
+    fields = model.model_fields
+    json_names = [
+        c._meta.name for c in table._meta.json_columns if c._meta.name in fields
     ]
-    if not names:
+    if json_names:
+        validators["strict_json"] = pydantic.field_validator(
+            *json_names, mode="before"
+        )(_strict_json_text)
+    for column in table._meta.columns:
+        bits, name = _bits(column), column._meta.name
+        if bits is None or name not in fields:
+            continue
+        low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+
+        def in_range(value: Any, low: int = low, high: int = high) -> Any:
+            if isinstance(value, int) and not low <= value <= high:
+                raise ValueError(f"must be a whole number from {low} to {high}")
+            return value
+
+        validators[f"{name}_in_range"] = pydantic.field_validator(name)(in_range)
+    if not validators:
         return model
-    check = pydantic.field_validator(*names, mode="before")(_strict_json_text)
     return pydantic.create_model(
-        model.__name__, __base__=model, __validators__={"strict_json": check}
+        model.__name__, __base__=model, __validators__=validators
     )
 
 
@@ -140,10 +172,10 @@ class PlannerCRUD(PiccoloCRUD):
 
     # piccolo-api builds its Pydantic models on every access; they depend
     # only on the table, so build each once. The models of input take only
-    # JSON text that can be stored (:func:`strict_json_columns`).
+    # values the database can store (:func:`strict_model`).
     @functools.cached_property
     def pydantic_model(self) -> type[pydantic.BaseModel]:
-        return strict_json_columns(super().pydantic_model, self.table)
+        return strict_model(super().pydantic_model, self.table)
 
     @functools.cached_property
     def pydantic_model_output(self) -> type[pydantic.BaseModel]:
@@ -151,11 +183,11 @@ class PlannerCRUD(PiccoloCRUD):
 
     @functools.cached_property
     def pydantic_model_optional(self) -> type[pydantic.BaseModel]:
-        return strict_json_columns(super().pydantic_model_optional, self.table)
+        return strict_model(super().pydantic_model_optional, self.table)
 
     @functools.cached_property
     def pydantic_model_filters(self) -> type[pydantic.BaseModel]:
-        return strict_json_columns(super().pydantic_model_filters, self.table)
+        return strict_model(super().pydantic_model_filters, self.table)
 
     def pydantic_model_plural(
         self,
