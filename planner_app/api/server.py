@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from planner_app.api.app import create_app
@@ -55,6 +56,33 @@ class HeaderDeadlineProtocol(H11Protocol):
         self._header_deadline = self.loop.call_later(self.header_timeout, expire)
 
 
+def uvicorn_config(
+    host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, limits: Limits = LIMITS
+) -> uvicorn.Config:
+    """
+    uvicorn's configuration for the API: HTTP/1.1 (h11) with the header
+    deadline, keep-alive, header size and concurrency of ``limits``.
+
+    :raises ApiConfigError:
+        No usable ``PLANNER_JWT_SECRET``.
+    """
+    protocol = type(
+        "PlannerHTTPProtocol",
+        (HeaderDeadlineProtocol,),
+        {"header_timeout": limits.header_timeout},
+    )
+    return uvicorn.Config(
+        create_app(limits=limits),
+        host=host,
+        port=port,
+        lifespan="on",
+        http=protocol,
+        timeout_keep_alive=limits.keep_alive,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        limit_concurrency=limits.max_connections,
+    )
+
+
 async def serve(
     host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, limits: Limits = LIMITS
 ) -> None:
@@ -64,22 +92,4 @@ async def serve(
     :raises ApiConfigError:
         No usable ``PLANNER_JWT_SECRET``.
     """
-    import uvicorn
-
-    application = create_app(limits=limits)
-    protocol = type(
-        "PlannerHTTPProtocol",
-        (HeaderDeadlineProtocol,),
-        {"header_timeout": limits.header_timeout},
-    )
-    config = uvicorn.Config(
-        application,
-        host=host,
-        port=port,
-        lifespan="on",
-        http=protocol,
-        timeout_keep_alive=limits.keep_alive,
-        h11_max_incomplete_event_size=limits.max_header_bytes,
-        limit_concurrency=limits.max_connections,
-    )
-    await uvicorn.Server(config).serve()
+    await uvicorn.Server(uvicorn_config(host, port, limits)).serve()
