@@ -82,7 +82,7 @@ select t.relname || m[1]
   from pg_trigger tg
   join pg_proc p on p.oid = tg.tgfoid
   join pg_class t on t.oid = tg.tgrelid
-  cross join regexp_matches(p.prosrc, $$tg_table_name \|\| '(\w+)'$$, 'g') as m
+  cross join regexp_matches(p.prosrc, $$tg_table_name\s*\|\|\s*'(\w+)'$$, 'g') m
  where p.pronamespace = 'planner_private'::regnamespace and t.relname = any($1)
 """
 

@@ -88,3 +88,17 @@ def test_the_api_matches_its_openapi_document(case, fuzz_user):
             response_schema_conformance,
         ],
     )
+
+
+def test_planner_app_api_app_is_built_on_first_use(monkeypatch):
+    """``planner_app.api:app`` for any ASGI server, with the secret's check."""
+    import planner_app.api as api
+
+    monkeypatch.delitem(api.__dict__, "app", raising=False)
+    monkeypatch.setenv("PLANNER_JWT_SECRET", "too short")
+    with pytest.raises(api.ApiConfigError, match="HS256 needs at least 32"):
+        api.app  # noqa: B018
+    monkeypatch.setenv("PLANNER_JWT_SECRET", "s" * 32)
+    assert "/api/plan/set_quota" in api.app.openapi()["paths"]
+    assert api.app is api.app
+    monkeypatch.delitem(api.__dict__, "app")

@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from tests.api.helpers import SECRET, as_user
+from tests.api.helpers import as_user
 from tests.attacks.conftest import Pair
-from tests.served_api import Served, api_login_role, served_api
+from tests.served_api import Served
 from tests.support import connected, snapshot
 
 PROBLEM = "application/problem+json"
@@ -32,16 +32,6 @@ DATABASE_WORDS = (
     "query argument",
     "Traceback",
 )
-
-
-@pytest.fixture(scope="module")
-async def served(migrated: str) -> AsyncIterator[Served]:
-    async with (
-        connected(migrated) as conn,
-        api_login_role(conn, migrated) as login_url,
-        served_api(login_url, SECRET) as served,
-    ):
-        yield served
 
 
 @pytest.fixture

@@ -13,20 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import asyncpg
 import httpx
-import pytest
 
-from tests.api.helpers import SECRET, as_user
+from tests.api.helpers import as_user
 from tests.attacks.conftest import Pair
 from tests.served_api import (
     RawClient,
     Served,
-    api_login_role,
     request_head,
-    served_api,
 )
 from tests.support import connected
 
@@ -34,16 +30,6 @@ PROBLEM = "application/problem+json"
 MiB = 1024 * 1024
 SLOW_CLIENTS = 14
 """More slow clients than the pool has connections (10)."""
-
-
-@pytest.fixture(scope="module")
-async def served(migrated: str) -> AsyncIterator[Served]:
-    async with (
-        connected(migrated) as conn,
-        api_login_role(conn, migrated) as login_url,
-        served_api(login_url, SECRET) as served,
-    ):
-        yield served
 
 
 async def api_sessions(db: asyncpg.Connection, served: Served) -> dict[str, int]:
