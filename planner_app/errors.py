@@ -1,12 +1,13 @@
 """
-The project's exceptions, and the one place that turns database errors into
-them.
+The one place that turns database errors into the project's exceptions
+(:mod:`planner_app.exceptions`, re-exported here).
 
 Callers catch :class:`PlannerError` and its subclasses, never a driver class:
 wrap database work in :func:`database_errors` (or call
 :func:`translate_error`) and an ``asyncpg.PostgresError`` comes out as the
-matching project exception, chosen by SQLSTATE and constraint name. The
-original driver error stays reachable as ``__cause__`` for logs.
+matching project exception, chosen by SQLSTATE and constraint name
+(:data:`CONSTRAINTS`). The original driver error stays reachable as
+``__cause__`` for logs.
 
 ``docs/lock.md`` documents the lock's error contract; ``docs/schema.md`` the
 constraints named in :data:`CONSTRAINTS`.
@@ -22,159 +23,37 @@ from typing import Any
 
 import asyncpg
 
-from planner_app.rules import JSON_MAX_BYTES, TEXT_MAX_CHARS
-from planner_app.tables import DOMAIN_TABLES
-
-WEEK_LOCKED_SQLSTATE = "PT423"
-"""Raised by the lock triggers: a week 7..12 of a locked cycle was changed.
-PostgREST answers a ``PTxyz`` SQLSTATE with HTTP status ``xyz``: 423 Locked."""
-
-WEEK_LOCKED_HINT = (
-    "Weeks 7-12 of a cycle are frozen while cycle.lock_enforced is true. "
-    "Record execution (completed_count, notes, reflection) instead; only "
-    "service_role or the table owner can lift the lock."
+# The exceptions are imported from here (this module re-exports them).
+from planner_app.exceptions import (  # noqa: F401
+    BUDGET_EXCEEDED_SQLSTATE,
+    LOCK_OPERATIONS,
+    REFERENCE_DETAIL,
+    WEEK_LOCKED_HINT,
+    WEEK_LOCKED_SQLSTATE,
+    BudgetExceededError,
+    ConcurrencyError,
+    ConstraintViolation,
+    CycleOverlapError,
+    DuplicateError,
+    DuplicateGoalError,
+    InvalidReferenceError,
+    LockLiftDeniedError,
+    LockTimeoutError,
+    NotFoundError,
+    OwnershipError,
+    PlannerError,
+    TimeLimitError,
+    ValidationError,
+    WeekLockedError,
+    week_locked,
 )
-"""The HINT of every PT423 error (the database sends the same text)."""
+from planner_app.rules import JSON_MAX_BYTES, RFC_9562_ID_COLUMNS, TEXT_MAX_CHARS
+from planner_app.tables import DOMAIN_TABLES, TABLES
 
-
-class PlannerError(Exception):
-    """
-    Base of every error the data layer raises.
-
-    :param message:
-        What went wrong, for people.
-    :param sqlstate:
-        The database's SQLSTATE when the error came from the database.
-    :param constraint:
-        The violated constraint (or rule) name, when there is one.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        sqlstate: str | None = None,
-        constraint: str | None = None,
-        table: str | None = None,
-        column: str | None = None,
-        detail: str | None = None,
-        hint: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.sqlstate = sqlstate
-        self.constraint = constraint
-        self.table = table
-        self.column = column
-        self.detail = detail
-        self.hint = hint
-
-
-class NotFoundError(PlannerError):
-    """The row does not exist (or is not visible to the acting user)."""
-
-
-class OwnershipError(PlannerError):
-    """The row belongs to another user, or the role may not do this."""
-
-
-class LockLiftDeniedError(OwnershipError):
-    """Only service_role or the table owner may lift a cycle's lock."""
-
-
-class WeekLockedError(PlannerError):
-    """
-    A week 7..12 of a cycle whose lock is enforced would change.
-
-    :param cycle_id:
-        The locked cycle.
-    :param week_no:
-        The locked week (7..12); ``None`` when the whole cycle's calendar
-        would move (``move_start_date``).
-    :param operation:
-        What was refused: ``change_quota``, ``add_plan_item``,
-        ``remove_plan_item``, ``move_plan_item``, ``change_task``,
-        ``delete_weekly_plan``, ``renumber_weekly_plan`` or
-        ``move_start_date``.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        cycle_id: uuid.UUID,
-        week_no: int | None,
-        operation: str,
-        **kwargs: Any,
-    ) -> None:
-        kwargs.setdefault("sqlstate", WEEK_LOCKED_SQLSTATE)
-        super().__init__(message, **kwargs)
-        self.cycle_id = cycle_id
-        self.week_no = week_no
-        self.operation = operation
-
-
-# The lock triggers' operations and the words their messages use.
-LOCK_OPERATIONS: dict[str, str] = {
-    "change_quota": "change a plan item's quota",
-    "add_plan_item": "add a plan item",
-    "remove_plan_item": "remove a plan item",
-    "move_plan_item": "move a plan item into or out of this week",
-    "change_task": "change the task of a plan item",
-    "delete_weekly_plan": "delete the weekly plan",
-    "renumber_weekly_plan": "renumber or move the weekly plan",
-    "move_start_date": "move its start date (weeks 7-12 would move)",
-}
-
-
-def week_locked(cycle_id: uuid.UUID, week_no: int, operation: str) -> WeekLockedError:
-    """
-    The error the application raises itself when its own check finds the
-    week locked: the same shape as the database's.
-    """
-    return WeekLockedError(
-        f"week {week_no} of cycle {cycle_id} is locked: "
-        f"cannot {LOCK_OPERATIONS[operation]}",
-        cycle_id=cycle_id,
-        week_no=week_no,
-        operation=operation,
-        detail=json.dumps(
-            {"cycle_id": str(cycle_id), "week_no": week_no, "operation": operation}
-        ),
-        hint=WEEK_LOCKED_HINT,
-    )
-
-
-class ConstraintViolation(PlannerError):
-    """A write broke one of the schema's rules."""
-
-
-class ValidationError(ConstraintViolation):
-    """A value is out of range or malformed (CHECK, NOT NULL, bad input)."""
-
-
-class DuplicateError(ConstraintViolation):
-    """A row like this one already exists (a UNIQUE rule)."""
-
-
-class DuplicateGoalError(DuplicateError):
-    """The cycle already has a goal of this type (the 1+1 rule)."""
-
-
-class InvalidReferenceError(ConstraintViolation):
-    """A referenced row does not exist or does not fit (foreign keys)."""
-
-
-class CycleOverlapError(ConstraintViolation):
-    """The user already has a cycle covering some of these dates."""
-
-
-class ConcurrencyError(PlannerError):
-    """A concurrent transaction won (deadlock, serialization); retry."""
-
-
-# Every named rule of the schema: the exception it becomes and what it means.
-CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
+# Every named rule of the schema that is a rule of its own: the exception
+# it becomes and what it means. The entries every table gets by
+# construction are derived below (:func:`_mechanical_constraints`).
+_RULES: dict[str, tuple[type[PlannerError], str]] = {
     # vision
     "vision_title_not_blank": (ValidationError, "a vision needs a title"),
     "vision_statement_not_blank": (ValidationError, "a vision needs a statement"),
@@ -183,9 +62,6 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         DuplicateError,
         "the user already has an active vision",
     ),
-    "vision_id_user_id_key": (DuplicateError, "vision id already used"),
-    "vision_pkey": (DuplicateError, "vision id already used"),
-    "vision_user_id_fkey": (NotFoundError, "the user does not exist"),
     # cycle
     "cycle_status_valid": (ValidationError, "unknown cycle status"),
     "cycle_end_date_is_start_plus_83": (
@@ -200,9 +76,6 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         CycleOverlapError,
         "the cycle overlaps another cycle of the user",
     ),
-    "cycle_id_user_id_key": (DuplicateError, "cycle id already used"),
-    "cycle_pkey": (DuplicateError, "cycle id already used"),
-    "cycle_user_id_fkey": (NotFoundError, "the user does not exist"),
     "cycle_vision_same_owner_fkey": (
         NotFoundError,
         "the vision does not exist (for the cycle's owner)",
@@ -222,9 +95,6 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
     ),
     "goal_type_valid": (ValidationError, "goal type is professional or personal"),
     "goal_title_not_blank": (ValidationError, "a goal needs a title"),
-    "goal_id_cycle_id_user_id_key": (DuplicateError, "goal id already used"),
-    "goal_pkey": (DuplicateError, "goal id already used"),
-    "goal_user_id_fkey": (NotFoundError, "the user does not exist"),
     "goal_cycle_same_owner_fkey": (
         NotFoundError,
         "the cycle does not exist (for the goal's owner)",
@@ -235,9 +105,6 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         ValidationError,
         "a task's default quota is at least 1",
     ),
-    "task_id_cycle_id_user_id_key": (DuplicateError, "task id already used"),
-    "task_pkey": (DuplicateError, "task id already used"),
-    "task_user_id_fkey": (NotFoundError, "the user does not exist"),
     "task_goal_same_owner_fkey": (
         NotFoundError,
         "the goal does not exist (for the task's owner)",
@@ -252,12 +119,6 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         ValidationError,
         "a week starts 7 days after the one before it, from the cycle's start",
     ),
-    "weekly_plan_id_cycle_id_user_id_key": (
-        DuplicateError,
-        "weekly plan id already used",
-    ),
-    "weekly_plan_pkey": (DuplicateError, "weekly plan id already used"),
-    "weekly_plan_user_id_fkey": (NotFoundError, "the user does not exist"),
     "weekly_plan_cycle_same_owner_fkey": (
         NotFoundError,
         "the cycle does not exist (for the plan's owner)",
@@ -272,8 +133,6 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         ValidationError,
         "completed_count is at least 0",
     ),
-    "plan_item_pkey": (DuplicateError, "plan item id already used"),
-    "plan_item_user_id_fkey": (NotFoundError, "the user does not exist"),
     "plan_item_weekly_plan_same_owner_fkey": (
         NotFoundError,
         "the weekly plan does not exist (for the item's owner)",
@@ -287,9 +146,6 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         ValidationError,
         "a session's context is a JSON object",
     ),
-    "chat_session_id_user_id_key": (DuplicateError, "chat session id already used"),
-    "chat_session_pkey": (DuplicateError, "chat session id already used"),
-    "chat_session_user_id_fkey": (NotFoundError, "the user does not exist"),
     "chat_session_cycle_same_owner_fkey": (
         NotFoundError,
         "the cycle does not exist (for the session's owner)",
@@ -302,8 +158,6 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         ValidationError,
         "a message's metadata is a JSON object",
     ),
-    "chat_message_pkey": (DuplicateError, "chat message id already used"),
-    "chat_message_user_id_fkey": (NotFoundError, "the user does not exist"),
     "chat_message_session_same_owner_fkey": (
         NotFoundError,
         "the chat session does not exist (for the message's owner)",
@@ -319,38 +173,82 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         ValidationError,
         "audit after-image does not match the action",
     ),
-    "audit_log_pkey": (DuplicateError, "audit log id already used"),
-    # rules stated once in planner_app/rules.py and planner_app/tables.py
-    **{
-        f"{column.replace('.', '_')}_max_size": (
+}
+
+
+def _mechanical_constraints() -> dict[str, tuple[type[PlannerError], str]]:
+    """
+    The rules every table gets by construction, named after the table:
+
+    - ``<table>_pkey``;
+    - per domain table: ``<table>_user_id_fkey`` (to ``auth.users``) and,
+      from the protection migration, ``<table>_<id|user_id>_never_changes``
+      and ``<table>_<id|user_id>_is_rfc_9562``;
+    - the key ``<table>_id[_cycle_id]_user_id_key`` a same-owner foreign key
+      points at, on every table a foreign key of ``tables.py`` references
+      (``cycle_id`` too where both tables carry the cycle);
+    - the size limits of :mod:`planner_app.rules`.
+    """
+    entries: dict[str, tuple[type[PlannerError], str]] = {}
+    for table in TABLES:
+        name = table._meta.tablename
+        label = name.replace("_", " ")
+        entries[f"{name}_pkey"] = (DuplicateError, f"{label} id already used")
+    for table in DOMAIN_TABLES:
+        name = table._meta.tablename
+        entries[f"{name}_user_id_fkey"] = (NotFoundError, "the user does not exist")
+        for column in RFC_9562_ID_COLUMNS:
+            entries[f"{name}_{column}_never_changes"] = (
+                ValidationError,
+                f"the {column} of a {name} row never changes",
+            )
+            entries[f"{name}_{column}_is_rfc_9562"] = (
+                ValidationError,
+                f"the {column} of a {name} row must be an RFC 9562 UUID",
+            )
+        columns = {column._meta.name for column in table._meta.columns}
+        for foreign_key in table._meta.foreign_key_columns:
+            parent = foreign_key._foreign_key_meta.resolved_references
+            parent_name = parent._meta.tablename
+            parent_columns = {column._meta.name for column in parent._meta.columns}
+            shared = "_cycle_id" if "cycle_id" in columns & parent_columns else ""
+            entries[f"{parent_name}_id{shared}_user_id_key"] = (
+                DuplicateError,
+                f"{parent_name.replace('_', ' ')} id already used",
+            )
+    for column, limit in TEXT_MAX_CHARS.items():
+        entries[f"{column.replace('.', '_')}_max_size"] = (
             ValidationError,
             f"{column} is at most {limit} characters",
         )
-        for column, limit in TEXT_MAX_CHARS.items()
-    },
-    **{
-        f"{column.replace('.', '_')}_max_size": (
+    for column, limit in JSON_MAX_BYTES.items():
+        entries[f"{column.replace('.', '_')}_max_size"] = (
             ValidationError,
             f"{column} is a JSON object of at most {limit} bytes",
         )
-        for column, limit in JSON_MAX_BYTES.items()
-    },
-    **{
-        f"{table}_{column}_never_changes": (
-            ValidationError,
-            f"the {column} of a {table} row never changes",
-        )
-        for table in (t._meta.tablename for t in DOMAIN_TABLES)
-        for column in ("id", "user_id")
-    },
-    **{
-        f"{table}_{column}_is_rfc_9562": (
-            ValidationError,
-            f"the {column} of a {table} row must be an RFC 9562 UUID",
-        )
-        for table in (t._meta.tablename for t in DOMAIN_TABLES)
-        for column in ("id", "user_id")
-    },
+    return entries
+
+
+CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
+    **_mechanical_constraints(),
+    **_RULES,
+}
+"""Every named rule of the schema: the exception it becomes and what it
+means (a test checks it against the migrated database, both ways)."""
+
+# What a client reads about a database error that names no known rule.
+SQLSTATE_TEXTS: dict[str, str] = {
+    "22000": "a value does not fit its column",
+    "22001": "a text is longer than its column allows",
+    "22003": "a number is out of range",
+    "22007": "a date or time is malformed",
+    "22008": "a date or time is out of range",
+    "22021": "text may not contain NUL characters (\\u0000)",
+    "22P02": "a value is malformed",
+    "22P05": "JSON text may not contain \\u0000",
+    "2201W": "a page size must be at least 1",
+    "2201X": "a page or offset must not be negative",
+    "23502": "a required value is missing",
 }
 
 # By SQLSTATE, for errors without a known constraint name.
@@ -363,7 +261,8 @@ _SQLSTATES: dict[str, type[PlannerError]] = {
     "42501": OwnershipError,  # insufficient_privilege (grants, row-level security)
     "40001": ConcurrencyError,  # serialization_failure
     "40P01": ConcurrencyError,  # deadlock_detected
-    "55P03": ConcurrencyError,  # lock_not_available
+    "55P03": LockTimeoutError,  # lock_not_available (lock_timeout)
+    "57014": TimeLimitError,  # query_canceled (statement_timeout)
 }
 _SQLSTATE_CLASSES: dict[str, type[PlannerError]] = {
     "22": ValidationError,  # data exception: bad input syntax, out of range
@@ -371,13 +270,21 @@ _SQLSTATE_CLASSES: dict[str, type[PlannerError]] = {
 }
 
 
-def _week_locked(message: str, fields: dict[str, Any]) -> PlannerError:
+def _detail_object(fields: dict[str, Any]) -> dict[str, Any] | None:
     try:
         detail = json.loads(fields["detail"] or "")
+    except (ValueError, TypeError):
+        return None
+    return detail if isinstance(detail, dict) else None
+
+
+def _week_locked(message: str, fields: dict[str, Any]) -> PlannerError:
+    detail = _detail_object(fields) or {}
+    try:
         cycle_id = uuid.UUID(detail["cycle_id"])
         week_no = None if detail["week_no"] is None else int(detail["week_no"])
         operation = str(detail["operation"])
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, AttributeError):
         # A PT423 must come from the lock triggers; anything else is a bug.
         return PlannerError(message, **fields)
     return WeekLockedError(
@@ -409,16 +316,32 @@ def translate_error(error: asyncpg.PostgresError) -> PlannerError:
     }
     if sqlstate == WEEK_LOCKED_SQLSTATE:
         return _week_locked(message, fields)
+    if sqlstate == BUDGET_EXCEEDED_SQLSTATE:
+        return BudgetExceededError(
+            message, budget=_detail_object(fields) or {}, **fields
+        )
     if constraint in CONSTRAINTS:
         cls, meaning = CONSTRAINTS[constraint]
-        return cls(f"{meaning} ({constraint}): {message}", **fields)
+        return cls(
+            f"{meaning} ({constraint}): {message}",
+            public_detail=f"{meaning} ({constraint})",
+            **fields,
+        )
     cls = _SQLSTATES.get(sqlstate or "") or _SQLSTATE_CLASSES.get(
         (sqlstate or "")[:2], PlannerError
     )
     if cls is PlannerError and isinstance(error, asyncpg.DataError):
         # asyncpg's own check of a query argument (wrong Python type).
         cls = ValidationError
-    return cls(message, **fields)
+    return cls(message, public_detail=_sqlstate_text(cls, fields), **fields)
+
+
+def _sqlstate_text(cls: type[PlannerError], fields: dict[str, Any]) -> str:
+    """The project's words for an error that names no known rule."""
+    text = SQLSTATE_TEXTS.get(fields["sqlstate"] or "", cls.text)
+    if fields["sqlstate"] == "23502" and fields["column"]:
+        text = f"{text}: {fields['column']}"
+    return f"{text} ({fields['constraint']})" if fields["constraint"] else text
 
 
 @contextmanager

@@ -14,17 +14,22 @@ import asyncpg
 import pytest
 
 from planner_app.errors import (
+    BUDGET_EXCEEDED_SQLSTATE,
     CONSTRAINTS,
     WEEK_LOCKED_HINT,
+    BudgetExceededError,
     ConcurrencyError,
+    ConstraintViolation,
     CycleOverlapError,
     DuplicateError,
     DuplicateGoalError,
     InvalidReferenceError,
     LockLiftDeniedError,
+    LockTimeoutError,
     NotFoundError,
     OwnershipError,
     PlannerError,
+    TimeLimitError,
     ValidationError,
     WeekLockedError,
     database_errors,
@@ -49,28 +54,125 @@ async def rejected_as(
     return translated
 
 
-async def test_every_constraint_of_the_schema_has_a_meaning(
+# Every rule name the migrated database can report: its constraints and
+# unique indexes, and the names its functions raise (a literal
+# ``constraint = '...'`` or ``tg_table_name || '<suffix>'`` for each table
+# whose trigger runs the function). NOT NULL constraints (PostgreSQL 18) are
+# mapped by SQLSTATE.
+_RULE_NAMES_SQL = r"""
+select con.conname as name
+  from pg_constraint con
+  join pg_class t on t.oid = con.conrelid
+ where t.relnamespace = 'public'::regnamespace and t.relname = any($1)
+   and con.contype <> 'n'
+union
+select i.relname
+  from pg_index x
+  join pg_class i on i.oid = x.indexrelid
+  join pg_class t on t.oid = x.indrelid
+ where t.relnamespace = 'public'::regnamespace and t.relname = any($1)
+   and x.indisunique
+union
+select m[1]
+  from pg_proc p,
+       regexp_matches(p.prosrc, $$constraint\s*=\s*'(\w+)'$$, 'g') as m
+ where p.pronamespace = 'planner_private'::regnamespace
+union
+select t.relname || m[1]
+  from pg_trigger tg
+  join pg_proc p on p.oid = tg.tgfoid
+  join pg_class t on t.oid = tg.tgrelid
+  cross join regexp_matches(p.prosrc, $$tg_table_name\s*\|\|\s*'(\w+)'$$, 'g') m
+ where p.pronamespace = 'planner_private'::regnamespace and t.relname = any($1)
+"""
+
+
+async def test_the_error_map_and_the_database_name_the_same_rules(
     db: asyncpg.Connection,
 ) -> None:
-    names = await db.fetch(
-        """
-        select con.conname as name
-          from pg_constraint con
-          join pg_class t on t.oid = con.conrelid
-         where t.relnamespace = 'public'::regnamespace and t.relname = any($1)
-           and con.contype <> 'n'  -- NOT NULL (PostgreSQL 18): mapped by SQLSTATE
-        union
-        select i.relname
-          from pg_index x
-          join pg_class i on i.oid = x.indexrelid
-          join pg_class t on t.oid = x.indrelid
-         where t.relnamespace = 'public'::regnamespace and t.relname = any($1)
-           and x.indisunique
-        """,
-        list(PLANNER_TABLES),
+    """
+    Both ways: every rule the database can report maps to something
+    specific, and every entry of the map names a rule that exists.
+    """
+    names = {row["name"] for row in await db.fetch(_RULE_NAMES_SQL, PLANNER_TABLES)}
+    assert "cycle_lock_one_way" in names and "vision_id_never_changes" in names
+    unmapped = names - set(CONSTRAINTS)
+    assert not unmapped, f"add these rules to planner_app.errors: {unmapped}"
+    stale = set(CONSTRAINTS) - names
+    assert not stale, f"these entries of errors.CONSTRAINTS name nothing: {stale}"
+
+
+@pytest.mark.parametrize(
+    ("error", "anon", "signed_in"),
+    [
+        (NotFoundError("x"), 404, 404),
+        (InvalidReferenceError("x"), 404, 404),
+        (OwnershipError("x"), 401, 403),
+        (LockLiftDeniedError("x"), 403, 403),
+        (DuplicateGoalError("x"), 409, 409),
+        (CycleOverlapError("x"), 409, 409),
+        (ValidationError("x"), 422, 422),
+        (ConstraintViolation("x"), 409, 409),
+        (ConcurrencyError("x"), 503, 503),
+        (LockTimeoutError("x"), 503, 503),
+        (TimeLimitError("x"), 504, 504),
+        (BudgetExceededError("x", budget={}), 429, 429),
+        (PlannerError("x"), 500, 500),
+    ],
+)
+def test_each_exception_carries_its_http_status(error, anon, signed_in) -> None:
+    assert (error.http_status("anon"), error.http_status("authenticated")) == (
+        anon,
+        signed_in,
     )
-    missing = {row["name"] for row in names} - set(CONSTRAINTS)
-    assert not missing, f"add these constraints to planner_app.errors: {missing}"
+
+
+@pytest.mark.parametrize(
+    ("sql", "args", "sqlstate", "words"),
+    [
+        ("select $1::text", ("a\x00b",), "22021", "NUL characters"),
+        ("select $1::bigint * 10", (2**62,), "22003", "a number is out of range"),
+        ("select 1 limit $1", (-1,), "2201W", "a page size must be at least 1"),
+        ("select $1::jsonb", ('{"a": "\\u0000"}',), "22P05", "JSON text"),
+        ("select $1::text::uuid", ("nope",), "22P02", "a value is malformed"),
+        ("select pg_sleep(1)", (), "57014", "the request took longer"),
+        (
+            "do $$ begin raise exception 'row busy' using errcode = '55P03'; end $$",
+            (),
+            "55P03",
+            "another transaction holds these rows",
+        ),
+    ],
+)
+async def test_a_client_never_reads_the_databases_own_message(
+    db: asyncpg.Connection, sql: str, args: tuple, sqlstate: str, words: str
+) -> None:
+    async with rolled_back(db):
+        await db.execute("set local statement_timeout = '50ms'")
+        with pytest.raises(asyncpg.PostgresError) as caught:
+            await db.execute(sql, *args)
+    assert caught.value.sqlstate == sqlstate
+    detail = translate_error(caught.value).client_detail("authenticated")
+    assert caught.value.message not in detail
+    assert words in detail
+
+
+async def test_a_budget_error_carries_the_budget_it_names(
+    db: asyncpg.Connection,
+) -> None:
+    budget = {"budget": "chat_message.rows_per_session", "limit": 500, "used": 500}
+    with pytest.raises(BudgetExceededError) as caught, database_errors():
+        await db.execute(
+            "do $$ begin raise exception 'the session already has 500 messages' "
+            f"using errcode = 'PT429', detail = '{json.dumps(budget)}'; end $$"
+        )
+    error = caught.value
+    assert error.sqlstate == BUDGET_EXCEEDED_SQLSTATE == "PT429"
+    assert error.http_status("authenticated") == 429
+    assert error.budget == budget and error.problem_fields() == budget
+    assert error.client_detail("authenticated") == (
+        "the session already has 500 messages"
+    )
 
 
 async def test_locked_week_becomes_week_locked_error_with_cycle_and_week(

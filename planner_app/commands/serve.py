@@ -1,5 +1,5 @@
 """
-``piccolo planner_app serve``: run the HTTP API (see planner_app/api.py).
+``piccolo planner_app serve``: run the HTTP API (see planner_app/api/).
 """
 
 from __future__ import annotations

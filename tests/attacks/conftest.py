@@ -1,4 +1,7 @@
-"""Users A and B, built once per run and committed (see :mod:`.world`)."""
+"""
+Users A and B, built once per run and committed (see :mod:`.world`), and a
+real ``piccolo planner_app serve`` for the attacks over HTTP.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ from datetime import date
 import asyncpg
 import pytest
 
+from tests.api.helpers import SECRET
 from tests.attacks.world import User, build_user
+from tests.served_api import Served, api_login_role, served_api
 from tests.support import connected
 
 
@@ -39,3 +44,14 @@ async def conn_b(migrated: str) -> AsyncIterator[asyncpg.Connection]:
     """B's connection, concurrent with A's."""
     async with connected(migrated) as conn:
         yield conn
+
+
+@pytest.fixture(scope="module")
+async def served(migrated: str) -> AsyncIterator[Served]:
+    """``serve`` on a free port, as a login role of its own, per test module."""
+    async with (
+        connected(migrated) as conn,
+        api_login_role(conn, migrated) as login_url,
+        served_api(login_url, SECRET) as served,
+    ):
+        yield served

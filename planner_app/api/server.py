@@ -1,0 +1,95 @@
+"""
+``serve``: the API under uvicorn, with the connection limits of
+:mod:`planner_app.api.limits` (``docs/api.md``, "Limits").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import uvicorn
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from planner_app.api.app import create_app
+from planner_app.api.limits import LIMITS, Limits
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+class HeaderDeadlineProtocol(H11Protocol):
+    """
+    uvicorn's HTTP/1.1 protocol with a deadline for each request's headers:
+    uvicorn has none, so a client sending its headers a byte at a time would
+    hold a connection (and a slot of ``limit_concurrency``) for ever. The
+    connection is closed unless a new request's headers are complete within
+    ``header_timeout`` of its start or of the previous answer.
+    """
+
+    header_timeout: float = LIMITS.header_timeout
+    _header_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._await_headers()
+
+    def on_response_complete(self) -> None:
+        answered = self.cycle
+        super().on_response_complete()
+        self._await_headers(answered)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+        super().connection_lost(exc)
+
+    def _await_headers(self, answered: Any = None) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+
+        def expire() -> None:
+            # Still the request answered last (or none): no new headers came.
+            if self.cycle is answered and not self.transport.is_closing():
+                self.transport.close()
+
+        self._header_deadline = self.loop.call_later(self.header_timeout, expire)
+
+
+def uvicorn_config(
+    host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, limits: Limits = LIMITS
+) -> uvicorn.Config:
+    """
+    uvicorn's configuration for the API: HTTP/1.1 (h11) with the header
+    deadline, keep-alive, header size and concurrency of ``limits``.
+
+    :raises ApiConfigError:
+        No usable ``PLANNER_JWT_SECRET``.
+    """
+    protocol = type(
+        "PlannerHTTPProtocol",
+        (HeaderDeadlineProtocol,),
+        {"header_timeout": limits.header_timeout},
+    )
+    return uvicorn.Config(
+        create_app(limits=limits),
+        host=host,
+        port=port,
+        lifespan="on",
+        http=protocol,
+        timeout_keep_alive=limits.keep_alive,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        limit_concurrency=limits.max_connections,
+    )
+
+
+async def serve(
+    host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, limits: Limits = LIMITS
+) -> None:
+    """
+    Run the API with uvicorn until interrupted.
+
+    :raises ApiConfigError:
+        No usable ``PLANNER_JWT_SECRET``.
+    """
+    await uvicorn.Server(uvicorn_config(host, port, limits)).serve()
