@@ -11,7 +11,11 @@ cannot know:
   column) or the column is nullable;
 - JSONB columns as JSON objects (``JsonObject``), not any JSON;
 - a read-only table (``audit_log``) with ``Insert`` and ``Update`` of type
-  ``never``: no insert or update of it compiles.
+  ``never``: no insert or update of it compiles;
+- views under ``Views`` with ``Row`` and ``Relationships`` only, as
+  Supabase writes a view that is not updatable, their columns narrowed like
+  the tables' (not null where ``planner_app/views.py`` says so, the
+  enumerations of the columns they copy).
 
 ``Relationships`` lists every foreign key the live database has between two
 tables of ``public``, as Supabase does (keys to ``auth.users`` are left out),
@@ -119,6 +123,17 @@ def _table(table: TableSchema) -> list[str]:
     return lines
 
 
+def _views(tables: list[TableSchema]) -> list[str]:
+    views = sorted((t for t in tables if t.view), key=lambda t: t.name)
+    if not views:
+        return [f"    Views: {_NEVER}"]
+    lines = ["    Views: {"]
+    for view in views:
+        lines += [f"      {view.name}: {{", "        Row: {"]
+        lines += [*_fields(view, "Row"), "        }", *_relationships(view), "      }"]
+    return [*lines, "    }"]
+
+
 def render_database_types(tables: list[TableSchema]) -> str:
     """The text of ``schema/database.types.ts``."""
     found = enums(tables)
@@ -162,10 +177,11 @@ def render_database_types(tables: list[TableSchema]) -> str:
         "    Tables: {",
     ]
     for table in sorted(tables, key=lambda t: t.name):
-        out += _table(table)
+        if not table.view:
+            out += _table(table)
     out += [
         "    }",
-        f"    Views: {_NEVER}",
+        *_views(tables),
         f"    Functions: {_NEVER}",
         "    Enums: {" if enum_lines else f"    Enums: {_NEVER}",
     ]
