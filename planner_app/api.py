@@ -940,6 +940,9 @@ def create_app(secret: str | None = None, *, pool: bool = True) -> FastAPI:
     for table in (*DOMAIN_TABLES, AuditLog):
         _mount_table(app, table)
     app.include_router(plan_router)
+    from planner_app.scoreboard_routes import router as scoreboard_router
+
+    app.include_router(scoreboard_router)
     app.add_exception_handler(PlannerError, _planner_error_handler)
     app.add_exception_handler(asyncpg.PostgresError, _planner_error_handler)
     app.add_exception_handler(asyncpg.InterfaceError, _interface_error_handler)
