@@ -77,10 +77,12 @@ async def build_plan(
     weeks: dict[int, Items],
     *,
     lock: bool = False,
+    user_id: uuid.UUID | None = None,
 ) -> Plan:
-    """A new user whose cycle starts on ``start``, with a weekly plan for each
-    week of ``weeks`` holding its items (one task per item), then the lock."""
-    user_id = await create_user(conn)
+    """A user (new unless ``user_id``) whose cycle starts on ``start``, with a
+    weekly plan for each week of ``weeks`` holding its items (one task per
+    item), then the lock."""
+    user_id = user_id or await create_user(conn)
     cycle_id = await conn.fetchval(
         "insert into cycle (user_id, start_date) values ($1, $2) returning id",
         user_id,
