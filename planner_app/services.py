@@ -342,18 +342,22 @@ class Scoreboard:
 _CYCLE_COLUMNS = [f.name for f in fields(CycleScore)]
 _WEEK_COLUMNS = [f.name for f in fields(WeeklyScore)]
 
-# One statement, so the cycle and its weeks come from one snapshot.
+# One statement, so the cycle and its weeks come from one snapshot; the
+# cycle's row is computed once (materialized), not once per week.
 _SCOREBOARD = (
-    "select "
+    """
+with c as materialized (
+  select * from public.cycle_score where cycle_id = $1 and user_id = $2
+)
+select """
     + ", ".join(
         [f"c.{name} as c_{name}" for name in _CYCLE_COLUMNS]
         + [f"w.{name} as w_{name}" for name in _WEEK_COLUMNS]
     )
     + """
-  from public.cycle_score c
+  from c
   left join public.weekly_score w
     on w.cycle_id = c.cycle_id and w.user_id = c.user_id
- where c.cycle_id = $1 and c.user_id = $2
  order by w.week_no
 """
 )

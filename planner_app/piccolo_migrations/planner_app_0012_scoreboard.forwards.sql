@@ -40,13 +40,16 @@ select w.user_id,
        end as target_met,
        c.lock_enforced and planner_private.week_lockable(w.week_no) as locked
   from public.weekly_plan w
-  join public.cycle c on c.id = w.cycle_id
  cross join lateral (
    select coalesce(sum(p.quota), 0)::bigint as planned,
           coalesce(sum(least(p.completed_count, p.quota)), 0)::bigint as done
      from public.plan_item p
     where p.weekly_plan_id = w.id
- ) t;
+ ) t
+  -- Always found (same owner, by the foreign key); a left join on the key
+  -- lets the planner leave the cycle out of queries that do not read
+  -- `locked` (cycle_score's), and every table read costs row-level security.
+  left join public.cycle c on c.id = w.cycle_id;
 
 comment on view public.weekly_score is
   'The execution score of one weekly plan: done / planned, each item''s completions counted up to its quota.';
