@@ -554,3 +554,37 @@ async def test_the_view_lints_catch_what_they_are_about(
     assert problems and all(
         ("weekly_score" in p or "lint_probe" in p) for p in problems
     ), problems
+
+
+# -- The seed -------------------------------------------------------------------
+
+
+async def test_the_seed_gives_a_realistic_spread_of_scores(
+    seeded_database: str,
+) -> None:
+    conn = await asyncpg.connect(seeded_database)
+    try:
+        finished = [
+            r["score"]
+            for r in await conn.fetch(
+                "select w.score from weekly_score w "
+                "join cycle_score c on c.cycle_id = w.cycle_id "
+                # Weeks before the current one, and every week of a past cycle.
+                "where w.week_no < c.weeks_elapsed "
+                "or (c.current_week is null and c.weeks_elapsed = 12)"
+            )
+        ]
+        averages = [
+            r["average_score"]
+            for r in await conn.fetch(
+                "select average_score from cycle_score where weeks_elapsed > 1"
+            )
+        ]
+    finally:
+        await conn.close()
+    assert len(finished) >= 10 and None not in finished
+    met = [score for score in finished if score >= WEEKLY_TARGET_PERCENT / 100]
+    # Some weeks meet the target and most do not all; bad weeks exist.
+    assert 0 < len(met) < len(finished)
+    assert min(finished) < 0.5 and len(set(finished)) > len(finished) // 2
+    assert all(0.3 < average < 0.95 for average in averages), averages
