@@ -20,7 +20,7 @@
 -- One row per weekly plan. A plan item counts its quota as planned and its
 -- completed_count, up to the quota, as done: doing more than planned never
 -- lifts a week above 100 %. A week with nothing planned (no items, or only
--- quotas of 0) has no score. The target is 85 %, compared in integers so
+-- quotas of 0) has no score. The target is 85 %, compared exactly (numeric) so
 -- that exactly 85 % meets it (planner_app/rules.py WEEKLY_TARGET_PERCENT).
 create view public.weekly_score
   with (security_invoker = true)
