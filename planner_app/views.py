@@ -7,7 +7,9 @@ table's column PostgreSQL records which one (its origin), so that column's
 type and rules (enumeration, range, UUID form) carry over. What the database
 cannot say is stated here, for every column in the view's order: whether it
 can be null (PostgreSQL calls every view column nullable) and the range of
-a computed number. The schema generator refuses a database whose views have
+a computed number. The Zod Row schemas use these facts; the supabase-js
+``Database`` type keeps what the database says (nullable), as Supabase's
+generator does. The schema generator refuses a database whose views have
 other columns, and ``tests/test_scoreboard.py`` checks these facts against
 the rows the views return.
 """

@@ -120,6 +120,13 @@ export type Database = {
             referencedRelation: "cycle"
             referencedColumns: ["id", "user_id"]
           },
+          {
+            foreignKeyName: "chat_session_cycle_same_owner_fkey"
+            columns: ["cycle_id", "user_id"]
+            isOneToOne: false
+            referencedRelation: "cycle_score"
+            referencedColumns: ["cycle_id", "user_id"]
+          },
         ]
       }
       cycle: {
@@ -208,6 +215,13 @@ export type Database = {
             referencedRelation: "cycle"
             referencedColumns: ["id", "user_id"]
           },
+          {
+            foreignKeyName: "goal_cycle_same_owner_fkey"
+            columns: ["cycle_id", "user_id"]
+            isOneToOne: false
+            referencedRelation: "cycle_score"
+            referencedColumns: ["cycle_id", "user_id"]
+          },
         ]
       }
       plan_item: {
@@ -261,6 +275,13 @@ export type Database = {
             isOneToOne: false
             referencedRelation: "weekly_plan"
             referencedColumns: ["id", "cycle_id", "user_id"]
+          },
+          {
+            foreignKeyName: "plan_item_weekly_plan_same_owner_fkey"
+            columns: ["weekly_plan_id", "cycle_id", "user_id"]
+            isOneToOne: false
+            referencedRelation: "weekly_score"
+            referencedColumns: ["weekly_plan_id", "cycle_id", "user_id"]
           },
         ]
       }
@@ -377,6 +398,13 @@ export type Database = {
             referencedRelation: "cycle"
             referencedColumns: ["id", "user_id"]
           },
+          {
+            foreignKeyName: "weekly_plan_cycle_same_owner_fkey"
+            columns: ["cycle_id", "user_id"]
+            isOneToOne: false
+            referencedRelation: "cycle_score"
+            referencedColumns: ["cycle_id", "user_id"]
+          },
         ]
       }
     }
@@ -385,28 +413,28 @@ export type Database = {
         Row: {
           average_score: number | null
           current_week: number | null
-          cycle_id: string
-          end_date: string
-          lock_enforced: boolean
-          start_date: string
-          user_id: string
-          weeks_elapsed: number
-          weeks_target_met: number
+          cycle_id: string | null
+          end_date: string | null
+          lock_enforced: boolean | null
+          start_date: string | null
+          user_id: string | null
+          weeks_elapsed: number | null
+          weeks_target_met: number | null
         }
         Relationships: []
       }
       weekly_score: {
         Row: {
-          cycle_id: string
-          done: number
-          locked: boolean
-          planned: number
+          cycle_id: string | null
+          done: number | null
+          locked: boolean | null
+          planned: number | null
           score: number | null
           target_met: boolean | null
-          user_id: string
-          week_no: number
-          week_start_date: string
-          weekly_plan_id: string
+          user_id: string | null
+          week_no: number | null
+          week_start_date: string | null
+          weekly_plan_id: string | null
         }
         Relationships: [
           {
@@ -415,6 +443,13 @@ export type Database = {
             isOneToOne: false
             referencedRelation: "cycle"
             referencedColumns: ["id", "user_id"]
+          },
+          {
+            foreignKeyName: "weekly_plan_cycle_same_owner_fkey"
+            columns: ["cycle_id", "user_id"]
+            isOneToOne: false
+            referencedRelation: "cycle_score"
+            referencedColumns: ["cycle_id", "user_id"]
           },
         ]
       }

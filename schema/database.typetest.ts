@@ -74,18 +74,20 @@ export async function selects(): Promise<void> {
 }
 
 export async function views(): Promise<void> {
-  // A cycle's scoreboard: its 12 weeks and the cycle's own row.
+  // A cycle's scoreboard: its 12 weeks and the cycle's own row. View columns
+  // are nullable, as PostgreSQL and Supabase's generator say; the Zod Row
+  // schemas (WeeklyScoreRow, CycleScoreRow) say which never are.
   const weeks = await db
     .from("weekly_score")
     .select()
     .eq("cycle_id", "c")
     .order("week_no");
   for (const week of weeks.data ?? []) {
-    const weekNo: number = week.week_no;
-    const planned: number = week.planned;
+    const weekNo: number | null = week.week_no;
+    const planned: number | null = week.planned;
     const score: number | null = week.score;
     const met: boolean | null = week.target_met;
-    const locked: boolean = week.locked;
+    const locked: boolean | null = week.locked;
     void [weekNo, planned, score, met, locked];
   }
   const cycle = await db
@@ -94,11 +96,14 @@ export async function views(): Promise<void> {
     .eq("cycle_id", "c")
     .single();
   const average: number | null | undefined = cycle.data?.average_score;
-  const elapsed: number | undefined = cycle.data?.weeks_elapsed;
-  // The view copies its weekly plan's key to the cycle: embedding is typed.
+  const elapsed: number | null | undefined = cycle.data?.weeks_elapsed;
+  // PostgREST infers relationships through the views' copied keys: a week's
+  // score embeds its cycle, a goal its cycle's score.
   const withCycle = await db.from("weekly_score").select("week_no, cycle(start_date)");
   const start: string | undefined = withCycle.data?.[0]?.cycle?.start_date;
-  void [average, elapsed, start];
+  const goals = await db.from("goal").select("title, cycle_score(average_score)");
+  const goalScore: number | null | undefined = goals.data?.[0]?.cycle_score?.average_score;
+  void [average, elapsed, start, goalScore];
 }
 
 export async function updates(): Promise<void> {

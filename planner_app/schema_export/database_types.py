@@ -13,13 +13,14 @@ cannot know:
 - a read-only table (``audit_log``) with ``Insert`` and ``Update`` of type
   ``never``: no insert or update of it compiles;
 - views under ``Views`` with ``Row`` and ``Relationships`` only, as
-  Supabase writes a view that is not updatable, their columns narrowed like
-  the tables' (not null where ``planner_app/views.py`` says so, the
-  enumerations of the columns they copy).
+  Supabase writes a view that is not updatable: every column ``| null``,
+  as PostgreSQL reports view columns (the Zod Row schemas say which are
+  never null, and check it), narrowed like the tables' otherwise.
 
 ``Relationships`` lists every foreign key the live database has between two
-tables of ``public``, as Supabase does (keys to ``auth.users`` are left out),
-so embedded selects such as ``goal(*, task(*))`` are typed. Tables, columns
+tables of ``public``, and the relationships PostgREST infers through views,
+as Supabase does (keys to ``auth.users`` are left out), so embedded selects
+such as ``goal(*, task(*))`` are typed. Tables, columns
 and relationships are sorted by name, like Supabase's output.
 """
 
@@ -73,7 +74,7 @@ def _fields(table: TableSchema, shape: str) -> list[str]:
     lines = []
     for column in sorted(table.columns, key=lambda c: c.name):
         optional = shape == "Update" or (shape == "Insert" and column.insert_optional)
-        nullable = " | null" if column.nullable else ""
+        nullable = " | null" if column.nullable or table.view else ""
         marker = "?" if optional else ""
         lines.append(f"          {column.name}{marker}: {ts_type(column)}{nullable}")
     return lines
@@ -81,7 +82,11 @@ def _fields(table: TableSchema, shape: str) -> list[str]:
 
 def _relationships(table: TableSchema) -> list[str]:
     keys = sorted(
-        (k for k in table.foreign_keys if k.referenced_schema == "public"),
+        (
+            k
+            for k in [*table.foreign_keys, *table.view_relationships]
+            if k.referenced_schema == "public"
+        ),
         key=lambda k: (k.name, k.referenced_table, k.referenced_columns),
     )
     if not keys:

@@ -148,6 +148,9 @@ class TableSchema:
     row_of: tuple[str, str] | None = None
     """A view's table, one row of the view per row of it, and the view's
     column that copies the table's primary key."""
+    view_relationships: list[ForeignKey] = field(default_factory=list)
+    """Relationships to or from views, as PostgREST infers them
+    (:func:`~planner_app.schema_export.views.view_relationships`)."""
 
     @property
     def read_only(self) -> bool:

@@ -12,9 +12,9 @@ Where each fact comes from
     - each column's type, and for a column that copies a column of a table
       or of an earlier view (its origin, read from the view's query), that
       column's rules: enumeration, text and number ranges, UUID form;
-    - the view's foreign keys: every key of a table the view copies from
-      whose columns the view copies all, as PostgREST infers them (so
-      embedded selects from the view are typed).
+    - the relationships PostgREST (and Supabase's type generator) infer
+      through views (:func:`view_relationships`), so embedded selects from
+      and into the views are typed.
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ def build_views(
         schema = _view_schema(view, catalog, relations)
         relations[view.name] = schema
         views.append(schema)
+    for name, keys in view_relationships(catalog, tables, views).items():
+        relations[name].view_relationships = keys
     return views
 
 
@@ -70,7 +72,7 @@ def _view_schema(
             _column(view.name, name, stated, live.columns[name], relations)
             for name, stated in view.columns.items()
         ],
-        foreign_keys=_foreign_keys(live, relations),
+        foreign_keys=[],
         database_only_rules=[],
         view=True,
         row_of=row_of,
@@ -129,20 +131,69 @@ def _column(
     return column
 
 
-def _foreign_keys(
-    live: CatalogTable, relations: dict[str, TableSchema]
-) -> list[ForeignKey]:
-    """The keys of the relations the view copies from, on the view's columns."""
+def _base_columns(
+    name: str, catalog: dict[str, CatalogTable], tables: set[str]
+) -> dict[tuple[str, str], str]:
+    """``(table, column) -> column of view name``: the table columns the view
+    copies, through the views it reads (the first copy of each)."""
     copies: dict[tuple[str, str], str] = {}
-    for column in live.columns.values():
-        if column.origin:
-            copies.setdefault(column.origin, column.name)
-    keys = []
-    for relation in dict.fromkeys(origin[0] for origin in copies):
-        for key in relations[relation].foreign_keys if relation in relations else ():
-            columns = [copies.get((relation, name)) for name in key.columns]
-            if all(columns):
-                keys.append(
-                    dataclasses.replace(key, columns=tuple(columns), one_to_one=False)
-                )
-    return keys
+    for column in catalog[name].columns.values():
+        origin = column.origin
+        while origin and origin[0] not in tables and origin[0] in catalog:
+            origin = catalog[origin[0]].columns[origin[1]].origin
+        if origin and origin[0] in tables:
+            copies.setdefault(origin, column.name)
+    return copies
+
+
+def view_relationships(
+    catalog: dict[str, CatalogTable],
+    tables: list[TableSchema],
+    views: list[TableSchema],
+) -> dict[str, list[ForeignKey]]:
+    """
+    The relationships through views, by the relation they start from, as
+    PostgREST infers them: a foreign key of table ``A`` to table ``B`` links
+    every relation that has all of the key's columns of ``A`` (``A``, or a
+    view copying them) to every relation that has all of its columns of
+    ``B``, under the key's name. The tables' own keys are left out (they
+    are ``foreign_keys``); a link from a view is never one-to-one.
+    """
+    names = {table.name for table in tables}
+    has: dict[str, list[tuple[str, dict[str, str]]]] = {
+        table.name: [(table.name, {c.name: c.name for c in table.columns})]
+        for table in tables
+    }
+    for view in views:
+        for (table, column), copy in _base_columns(view.name, catalog, names).items():
+            found = next((m for r, m in has[table] if r == view.name), None)
+            if found is None:
+                found = {}
+                has[table].append((view.name, found))
+            found[column] = copy
+    links: dict[str, list[ForeignKey]] = {}
+    for table in tables:
+        for key in table.foreign_keys:
+            if key.referenced_schema != "public":
+                continue
+            for source, columns in has[table.name]:
+                if not all(c in columns for c in key.columns):
+                    continue
+                for target, referenced in has.get(key.referenced_table, []):
+                    if source == table.name and target == key.referenced_table:
+                        continue
+                    if not all(c in referenced for c in key.referenced_columns):
+                        continue
+                    links.setdefault(source, []).append(
+                        ForeignKey(
+                            name=key.name,
+                            columns=tuple(columns[c] for c in key.columns),
+                            referenced_schema="public",
+                            referenced_table=target,
+                            referenced_columns=tuple(
+                                referenced[c] for c in key.referenced_columns
+                            ),
+                            one_to_one=key.one_to_one and source == table.name,
+                        )
+                    )
+    return links

@@ -489,12 +489,23 @@ describe("the scoreboard", () => {
     }
   });
 
-  test("a week's score embeds its cycle through the view's key", async () => {
+  test("relationships through the views' keys embed, as the types say", async () => {
     const [week] = await rows(
       "weekly_score",
-      asA.from("weekly_score").select("*, cycle(*)").eq("week_no", 1),
+      asA.from("weekly_score").select("*, cycle(*), cycle_score(*)").eq("week_no", 1),
     );
     assert.equal((week.cycle as Row).id, a.cycle);
+    assert.equal((week.cycle_score as Record<string, unknown>).cycle_id, a.cycle);
+    const [goal] = await rows(
+      "goal",
+      asA.from("goal").select("*, cycle_score(*)").eq("id", a.goals.personal),
+    );
+    assert.equal((goal.cycle_score as Record<string, unknown>).cycle_id, a.cycle);
+    const [item] = await rows(
+      "plan_item",
+      asA.from("plan_item").select("*, weekly_score(*)").eq("id", a.items[2][0]),
+    );
+    assert.equal((item.weekly_score as Record<string, unknown>).week_no, 2);
   });
 
   test("service_role reads both users' scores; nobody writes them", async () => {

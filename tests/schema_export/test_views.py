@@ -125,11 +125,46 @@ async def test_a_view_column_has_its_origins_rules_and_the_stated_nullability(
     start = views["cycle_score"].column("start_date")
     assert (start.date_min, start.date_max) == (rules.DATE_MIN, rules.DATE_MAX)
     assert not views["cycle_score"].column("end_date").derived
-    assert [k.name for k in weekly.foreign_keys if k.referenced_schema == "public"] == [
-        "weekly_plan_cycle_same_owner_fkey"
-    ]
+    assert weekly.foreign_keys == []
     assert weekly.row_of == ("weekly_plan", "weekly_plan_id")
     assert views["cycle_score"].row_of == ("cycle", "cycle_id")
+
+
+async def test_relationships_through_views_are_the_ones_postgrest_infers(
+    migrated: str,
+) -> None:
+    catalog = await read_catalog(migrated, NAMES)
+    tables = build_tables(catalog)
+    views = build_views(catalog, tables)
+    links = {
+        (relation.name, key.name, key.columns, key.referenced_table)
+        + (key.referenced_columns, key.one_to_one)
+        for relation in tables + views
+        for key in relation.view_relationships
+    }
+    owner = ("cycle_id", "user_id")
+    assert links == {
+        # From a view: the keys of the table it copies, to the table and to
+        # the view copying the referenced columns.
+        ("weekly_score", "weekly_plan_cycle_same_owner_fkey", owner, "cycle")
+        + (("id", "user_id"), False),
+        ("weekly_score", "weekly_plan_cycle_same_owner_fkey", owner, "cycle_score")
+        + (owner, False),
+        # Into a view: the tables' keys to the tables the views copy.
+        ("goal", "goal_cycle_same_owner_fkey", owner, "cycle_score") + (owner, False),
+        ("weekly_plan", "weekly_plan_cycle_same_owner_fkey", owner, "cycle_score")
+        + (owner, False),
+        ("chat_session", "chat_session_cycle_same_owner_fkey", owner, "cycle_score")
+        + (owner, False),
+        (
+            "plan_item",
+            "plan_item_weekly_plan_same_owner_fkey",
+            ("weekly_plan_id", "cycle_id", "user_id"),
+            "weekly_score",
+            ("weekly_plan_id", "cycle_id", "user_id"),
+            False,
+        ),
+    }
 
 
 async def test_a_view_that_differs_from_planner_app_views_is_refused(
@@ -154,11 +189,14 @@ def test_the_artifacts_show_the_views_read_only() -> None:
     for view in VIEWS:
         assert f"      {view.name}: {{\n        Row: {{" in views
     assert "Insert" not in views and "Update" not in views
-    assert "score: number | null" in views and "planned: number\n" in views
+    # Nullable, as PostgreSQL says of view columns; Zod narrows them.
+    assert "score: number | null" in views and "planned: number | null" in views
+    assert "planned: number\n" not in views
     zod = (PROJECT_ROOT / "schema/planner.zod.ts").read_text()
     assert "export const WeeklyScoreRow" in zod
     assert "WeeklyScoreInsert" not in zod and "CycleScoreUpdate" not in zod
     assert "score: z.number().min(0).max(1).nullable()," in zod
+    assert "planned: z.int().min(0)," in zod
     document = json.loads((PROJECT_ROOT / "schema/planner.schema.json").read_text())
     assert document["$defs"]["CycleScoreRow"]["properties"]["weeks_elapsed"] == {
         "type": "integer",
