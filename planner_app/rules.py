@@ -109,3 +109,9 @@ JSON_MAX_BYTES: dict[str, int] = {
 }
 """The largest JSON object each JSONB column accepts: bytes of its text
 form as PostgreSQL prints it (``jsonb::text``)."""
+
+WEEKLY_TARGET_PERCENT = 85
+"""The 12 Week Year's target: a week whose execution score (done / planned,
+each item's completions counted up to its quota) is at least 85 % meets it.
+The view ``public.weekly_score`` compares ``done * 100 >= planned * 85``; a
+test checks that they agree."""

@@ -1,6 +1,7 @@
 """
 The application's enforcement path for the plan: the write operations the
-product needs, each checking the weeks 7-12 lock before it writes.
+product needs, each checking the weeks 7-12 lock before it writes, and the
+scoreboard they are judged by (:func:`scoreboard`).
 
 Every function takes an ``asyncpg`` connection (from a pool, or Piccolo's
 ``await engine.get_new_connection()``) and the acting user's id, and runs in
@@ -23,8 +24,8 @@ module (``docs/lock.md``).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import date, datetime
 
 import asyncpg
 
@@ -297,3 +298,92 @@ async def lift_lock(conn: asyncpg.Connection, *, cycle_id: uuid.UUID) -> None:
             )
             if found is None:
                 raise NotFoundError(f"cycle {cycle_id} not found")
+
+
+@dataclass(frozen=True)
+class WeeklyScore:
+    """A row of the view ``weekly_score``: one week's execution score."""
+
+    user_id: uuid.UUID
+    cycle_id: uuid.UUID
+    weekly_plan_id: uuid.UUID
+    week_no: int
+    week_start_date: date
+    planned: int
+    done: int
+    score: float | None
+    target_met: bool | None
+    locked: bool
+
+
+@dataclass(frozen=True)
+class CycleScore:
+    """A row of the view ``cycle_score``: one cycle's execution score."""
+
+    user_id: uuid.UUID
+    cycle_id: uuid.UUID
+    start_date: date
+    end_date: date
+    current_week: int | None
+    weeks_elapsed: int
+    average_score: float | None
+    weeks_target_met: int
+    lock_enforced: bool
+
+
+@dataclass(frozen=True)
+class Scoreboard:
+    """A cycle's scoreboard: its score and its weeks' scores, in week order."""
+
+    cycle: CycleScore
+    weeks: list[WeeklyScore]
+
+
+_CYCLE_COLUMNS = [f.name for f in fields(CycleScore)]
+_WEEK_COLUMNS = [f.name for f in fields(WeeklyScore)]
+
+# One statement, so the cycle and its weeks come from one snapshot; the
+# cycle's row is computed once (materialized), not once per week.
+_SCOREBOARD = (
+    """
+with c as materialized (
+  select * from public.cycle_score where cycle_id = $1 and user_id = $2
+)
+select """
+    + ", ".join(
+        [f"c.{name} as c_{name}" for name in _CYCLE_COLUMNS]
+        + [f"w.{name} as w_{name}" for name in _WEEK_COLUMNS]
+    )
+    + """
+  from c
+  left join public.weekly_score w
+    on w.cycle_id = c.cycle_id and w.user_id = c.user_id
+ order by w.week_no
+"""
+)
+
+
+async def scoreboard(
+    conn: asyncpg.Connection, *, user_id: uuid.UUID, cycle_id: uuid.UUID
+) -> Scoreboard:
+    """
+    The scoreboard of the user's cycle, read from the views ``cycle_score``
+    and ``weekly_score`` as the connection's role: under row-level security
+    for ``authenticated`` (``docs/product.md``, "The scoreboard").
+
+    :param user_id:
+        The acting user; the cycle must be theirs.
+    :raises NotFoundError:
+        The user has no such cycle (another user's cycle included).
+    """
+    with database_errors():
+        rows = await conn.fetch(_SCOREBOARD, cycle_id, user_id)
+    if not rows:
+        raise NotFoundError(f"cycle {cycle_id} not found")
+    cycle = CycleScore(**{name: rows[0][f"c_{name}"] for name in _CYCLE_COLUMNS})
+    weeks = [
+        WeeklyScore(**{name: row[f"w_{name}"] for name in _WEEK_COLUMNS})
+        for row in rows
+        if row["w_weekly_plan_id"] is not None
+    ]
+    return Scoreboard(cycle, weeks)

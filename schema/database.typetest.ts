@@ -73,6 +73,39 @@ export async function selects(): Promise<void> {
   void before;
 }
 
+export async function views(): Promise<void> {
+  // A cycle's scoreboard: its 12 weeks and the cycle's own row. View columns
+  // are nullable, as PostgreSQL and Supabase's generator say; the Zod Row
+  // schemas (WeeklyScoreRow, CycleScoreRow) say which never are.
+  const weeks = await db
+    .from("weekly_score")
+    .select()
+    .eq("cycle_id", "c")
+    .order("week_no");
+  for (const week of weeks.data ?? []) {
+    const weekNo: number | null = week.week_no;
+    const planned: number | null = week.planned;
+    const score: number | null = week.score;
+    const met: boolean | null = week.target_met;
+    const locked: boolean | null = week.locked;
+    void [weekNo, planned, score, met, locked];
+  }
+  const cycle = await db
+    .from("cycle_score")
+    .select("average_score, current_week, weeks_elapsed")
+    .eq("cycle_id", "c")
+    .single();
+  const average: number | null | undefined = cycle.data?.average_score;
+  const elapsed: number | null | undefined = cycle.data?.weeks_elapsed;
+  // PostgREST infers relationships through the views' copied keys: a week's
+  // score embeds its cycle, a goal its cycle's score.
+  const withCycle = await db.from("weekly_score").select("week_no, cycle(start_date)");
+  const start: string | undefined = withCycle.data?.[0]?.cycle?.start_date;
+  const goals = await db.from("goal").select("title, cycle_score(average_score)");
+  const goalScore: number | null | undefined = goals.data?.[0]?.cycle_score?.average_score;
+  void [average, elapsed, start, goalScore];
+}
+
 export async function updates(): Promise<void> {
   await db.from("plan_item").update({ completed_count: 2 }).eq("id", "p");
   await db.from("cycle").update({ lock_enforced: true }).eq("id", "c");
@@ -96,4 +129,13 @@ export async function refusals(): Promise<void> {
   await db.from("chat_session").insert({ user_id, context: ["not", "an", "object"] });
   // @ts-expect-error: a goal row has no column week_no.
   await db.from("goal").select("week_no").single().then((r) => r.data?.week_no);
+  // @ts-expect-error: a view is read-only: nothing is inserted into it.
+  await db.from("weekly_score").insert({ planned: 1 });
+  // @ts-expect-error: a view is read-only: nothing in it is updated.
+  await db.from("cycle_score").update({ average_score: 1 }).eq("cycle_id", "c");
+  // @ts-expect-error: a weekly score has no column quota.
+  await db.from("weekly_score").select("quota").single().then((r) => r.data?.quota);
+  // @ts-expect-error: a weekly score may be null (nothing planned).
+  const score: number = (await db.from("weekly_score").select().single()).data!.score;
+  void score;
 }

@@ -2,10 +2,11 @@
 //
 //   npx tsc && node dist/validate.js ROWS.json
 //
-// ROWS.json maps every table name to the rows a database returned for it, as
-// PostgreSQL's own JSON (json_agg). Every row must parse with its table's Row
-// schema, in Zod and in the JSON Schema, and objects the database would
-// reject must be rejected by both. Exits non-zero, naming each failure.
+// ROWS.json maps every table and view name to the rows a database returned
+// for it, as PostgreSQL's own JSON (json_agg). Every row must parse with its
+// table's (or view's) Row schema, in Zod and in the JSON Schema, and objects
+// the database would reject must be rejected by both. Exits non-zero, naming
+// each failure.
 import { readFileSync } from "node:fs";
 
 import { Ajv2020 } from "ajv/dist/2020.js";
@@ -18,6 +19,8 @@ import {
   jsonbTextBytes,
   tables,
   type TableName,
+  views,
+  type ViewName,
 } from "./planner.zod.js";
 
 // The types are real types, not `any`: these lines must not compile.
@@ -66,13 +69,15 @@ function problems(definition: Definition, value: unknown): string[] {
   return found;
 }
 
-function rowDefinition(name: TableName): Definition {
+function rowDefinition(name: TableName | ViewName): Definition {
   const pascal = name.replace(/(?:^|_)(\w)/g, (_, letter: string) => letter.toUpperCase());
   return `${pascal}Row` as Definition;
 }
 
+const relations = { ...tables, ...views };
+
 function parseRows(exported: Record<string, Json[]>): void {
-  for (const name of Object.keys(tables) as TableName[]) {
+  for (const name of Object.keys(relations) as (TableName | ViewName)[]) {
     const rows = exported[name];
     if (!Array.isArray(rows) || rows.length === 0) {
       failures.push(`${name}: no rows exported, nothing was checked`);
@@ -85,7 +90,7 @@ function parseRows(exported: Record<string, Json[]>): void {
     });
   }
   for (const name of Object.keys(exported)) {
-    if (!(name in tables)) failures.push(`${name}: no schema for this table`);
+    if (!(name in relations)) failures.push(`${name}: no schema for this table`);
   }
 }
 
@@ -106,7 +111,9 @@ function rejectBadObjects(exported: Record<string, Json[]>): void {
   const [week] = exported.weekly_plan ?? [];
   const [item] = exported.plan_item ?? [];
   const [session] = exported.chat_session ?? [];
-  if (!vision || !goal || !week || !item || !session) return;
+  const [score] = exported.weekly_score ?? [];
+  const [cycleScore] = exported.cycle_score ?? [];
+  if (!vision || !goal || !week || !item || !session || !score || !cycleScore) return;
 
   expectRejected("an unknown goal type", "GoalRow", { ...goal, goal_type: "family" });
   expectRejected("a blank goal title", "GoalRow", { ...goal, title: "   " });
@@ -172,6 +179,29 @@ function rejectBadObjects(exported: Record<string, Json[]>): void {
   expectAccepted("a minimal vision", "VisionInsert", newVision);
   expectAccepted("an empty update", "VisionUpdate", {});
   expectRejected("an update to week 13", "WeeklyPlanUpdate", { week_no: 13 });
+
+  // The views' rows: scores are shares, counts are not negative, and only
+  // what may be null is.
+  expectRejected("a score above 1", "WeeklyScoreRow", { ...score, score: 1.01 });
+  expectRejected("a negative done", "WeeklyScoreRow", { ...score, done: -1 });
+  expectRejected("a week 13 score", "WeeklyScoreRow", { ...score, week_no: 13 });
+  expectRejected("a null planned", "WeeklyScoreRow", { ...score, planned: null });
+  expectAccepted("a week with nothing planned", "WeeklyScoreRow", {
+    ...score,
+    planned: 0,
+    done: 0,
+    score: null,
+    target_met: null,
+  });
+  expectRejected("a negative average", "CycleScoreRow", { ...cycleScore, average_score: -0.1 });
+  expectRejected("13 weeks elapsed", "CycleScoreRow", { ...cycleScore, weeks_elapsed: 13 });
+  expectAccepted("a cycle not started", "CycleScoreRow", {
+    ...cycleScore,
+    current_week: null,
+    weeks_elapsed: 0,
+    average_score: null,
+    weeks_target_met: 0,
+  });
 }
 
 const path = process.argv[2];
@@ -189,5 +219,5 @@ if (failures.length > 0) {
 }
 const count = Object.values(exported).reduce((n, rows) => n + rows.length, 0);
 console.log(
-  `${count} rows of ${Object.keys(exported).length} tables parse; bad objects rejected`,
+  `${count} rows of ${Object.keys(exported).length} tables and views parse; bad objects rejected`,
 );

@@ -31,6 +31,7 @@ BACKWARDS_EXCLUDED_RULES = {
     "ban-drop-function": "rolling back drops the functions forwards created",
     "ban-drop-not-null": "rolling back drops the NOT NULLs forwards set",
     "ban-drop-schema": "rolling back drops the schema forwards created",
+    "ban-drop-view": "rolling back drops the views forwards created",
 }
 
 

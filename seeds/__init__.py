@@ -24,15 +24,17 @@ class SeedError(RuntimeError):
 
 
 _LAZY = {
-    "SeedReport": "seeds.writer",
-    "remove_seeded": "seeds.writer",
+    "SeedReport": "seeds.report",
+    "remove_seeded": "seeds.database",
     "seed": "seeds.writer",
     "seeded_user_id": "seeds.generate",
 }
 
 if TYPE_CHECKING:
+    from seeds.database import remove_seeded
     from seeds.generate import seeded_user_id
-    from seeds.writer import SeedReport, remove_seeded, seed
+    from seeds.report import SeedReport
+    from seeds.writer import seed
 
 
 def __getattr__(name: str) -> Any:

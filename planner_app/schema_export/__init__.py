@@ -24,7 +24,10 @@ One module per job:
 Every table gets three shapes, like Supabase's generated types: ``Row`` (what
 a select returns), ``Insert`` (columns the database fills are optional) and
 ``Update`` (everything optional). ``audit_log`` is written only by the audit
-trigger and is read-only to its owner, so it gets ``Row`` only.
+trigger and is read-only to its owner, so it gets ``Row`` only, and so does
+every view (``planner_app/views.py``, read by
+:mod:`~planner_app.schema_export.views`): the writers take the views with
+the tables, each marked ``view``.
 """
 
 from __future__ import annotations
@@ -47,8 +50,10 @@ from planner_app.schema_export.supabase_seed import (
     render_config,
     render_seed,
 )
+from planner_app.schema_export.views import build_views
 from planner_app.schema_export.zod import render_zod
 from planner_app.tables import TABLES
+from planner_app.views import VIEWS
 
 ARTIFACTS = (
     "schema/planner.zod.ts",
@@ -74,7 +79,11 @@ def schema_names(tables: list[TableSchema]) -> list[str]:
 
 
 def render_artifacts(tables: list[TableSchema]) -> dict[str, str]:
-    """The text of every artifact, by path relative to the project folder."""
+    """
+    The text of every artifact, by path relative to the project folder.
+
+    :param tables: the tables, then the views.
+    """
     zod = render_zod(tables)
     texts = (
         zod,
@@ -102,8 +111,10 @@ async def export_schema(database_url: str, out_dir: Path, *, check: bool) -> lis
         When the database is unreachable or not migrated to the current
         tables, the rules name unknown columns, or node is missing.
     """
-    names = [table._meta.tablename for table in TABLES]
-    artifacts = render_artifacts(build_tables(await read_catalog(database_url, names)))
+    names = [table._meta.tablename for table in TABLES] + [v.name for v in VIEWS]
+    catalog = await read_catalog(database_url, names)
+    tables = build_tables(catalog)
+    artifacts = render_artifacts(tables + build_views(catalog, tables))
     artifacts.update(await render_migration_files())
     changed = []
     for relative, text in artifacts.items():

@@ -5,7 +5,11 @@ For each planner table: its columns (type, nullability, default, identity,
 length limit), which of them a trigger fills, its foreign keys (composite ones
 included, with the columns they reference), its CHECK constraints as the
 database prints them, its unique keys (partial unique indexes included) and
-its exclusion constraints. Nothing here knows the product's rules: that is
+its exclusion constraints. For each planner view: its columns, its comment
+and, for each column that copies a column of a table or view of ``public``,
+that column (its origin, as PostgreSQL records it in the view's rule:
+:func:`~planner_app.schema_export.node_tree.view_column_origins`). Nothing
+here knows the product's rules: that is
 :mod:`planner_app.schema_export.model`'s job.
 
 Trigger-filled columns
@@ -24,6 +28,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from planner_app.schema_export.node_tree import NodeTreeError, view_column_origins
 from planner_app.schema_export.shared import SchemaExportError
 
 
@@ -40,6 +45,9 @@ class CatalogColumn:
     max_length: int | None = None
     """``varchar(n)``'s ``n``."""
     filled_by_trigger: bool = False
+    origin: tuple[str, str] | None = None
+    """A view's column that copies a column of a relation of ``public``:
+    ``(relation, column)``."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,9 @@ class CatalogTable:
     checks: tuple[CheckConstraint, ...] = ()
     unique_keys: tuple[UniqueKey, ...] = ()
     exclusions: tuple[str, ...] = ()
+    view: bool = False
+    comment: str | None = None
+    """``comment on view`` (views only)."""
 
 
 _COLUMNS_SQL = """
@@ -150,6 +161,26 @@ where n.nspname = 'public' and t.relname = any($1::text[])
 order by t.relname, g.tgname
 """
 
+# The planner views' query trees, and the columns of every relation of
+# public (to name the columns the views copy).
+_VIEWS_SQL = """
+select c.relname as table_name, r.ev_action::text as rule,
+       pg_catalog.obj_description(c.oid, 'pg_class') as comment
+from pg_catalog.pg_class c
+join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+join pg_catalog.pg_rewrite r on r.ev_class = c.oid and r.rulename = '_RETURN'
+where n.nspname = 'public' and c.relkind = 'v' and c.relname = any($1::text[])
+order by c.relname
+"""
+
+_PUBLIC_COLUMNS_SQL = """
+select a.attrelid::oid as relation_id, c.relname, a.attnum, a.attname
+from pg_catalog.pg_attribute a
+join pg_catalog.pg_class c on c.oid = a.attrelid
+where c.relnamespace = 'public'::regnamespace and a.attnum > 0
+  and not a.attisdropped
+"""
+
 _ASSIGNED = re.compile(
     r"\bnew\s*\.\s*(\w+)\s*:=|\binto\s+(?:strict\s+)?new\s*\.\s*(\w+)", re.IGNORECASE
 )
@@ -169,10 +200,11 @@ def assigned_columns(source: str) -> set[str]:
 
 async def read_catalog(database_url: str, names: list[str]) -> dict[str, CatalogTable]:
     """
-    The tables ``names`` of schema ``public`` as the database at
-    ``database_url`` has them; a table it does not have is left out.
+    The tables and views ``names`` of schema ``public`` as the database at
+    ``database_url`` has them; a relation it does not have is left out.
 
-    :raises SchemaExportError: When the database cannot be reached.
+    :raises SchemaExportError: When the database cannot be reached, or a
+        view's query tree cannot be read.
     """
     try:
         conn = await asyncpg.connect(database_url)
@@ -184,13 +216,36 @@ async def read_catalog(database_url: str, names: list[str]) -> dict[str, Catalog
             "constraints": await conn.fetch(_CONSTRAINTS_SQL, names),
             "unique_indexes": await conn.fetch(_UNIQUE_INDEXES_SQL, names),
             "triggers": await conn.fetch(_INSERT_TRIGGERS_SQL, names),
+            "views": await conn.fetch(_VIEWS_SQL, names),
         }
+        if rows["views"]:
+            rows["public_columns"] = await conn.fetch(_PUBLIC_COLUMNS_SQL)
     finally:
         await conn.close()
     return {
         name: _table(name, rows)
         for name in names
         if any(r["table_name"] == name for r in rows["columns"])
+    }
+
+
+def _origins(name: str, rows: dict[str, list[asyncpg.Record]]) -> dict | None:
+    """The origin of each column of view ``name``; None for a table."""
+    view = next((r for r in rows["views"] if r["table_name"] == name), None)
+    if view is None:
+        return None
+    try:
+        found = view_column_origins(view["rule"])
+    except NodeTreeError as error:
+        raise SchemaExportError(
+            f"cannot read the query of view {name}: {error}"
+        ) from error
+    columns = {
+        (r["relation_id"], r["attnum"]): (r["relname"], r["attname"])
+        for r in rows["public_columns"]
+    }
+    return {
+        column: columns[origin] for column, origin in found.items() if origin in columns
     }
 
 
@@ -201,6 +256,7 @@ def _table(name: str, rows: dict[str, list[asyncpg.Record]]) -> CatalogTable:
     assigned: set[str] = set()
     for trigger in of_table("triggers"):
         assigned |= assigned_columns(trigger["source"])
+    origins = _origins(name, rows)
 
     columns = {}
     for row in of_table("columns"):
@@ -219,6 +275,7 @@ def _table(name: str, rows: dict[str, list[asyncpg.Record]]) -> CatalogTable:
             identity=row["identity"],
             max_length=row["character_maximum_length"],
             filled_by_trigger=filled,
+            origin=(origins or {}).get(row["column_name"]),
         )
 
     constraints = of_table("constraints")
@@ -257,4 +314,8 @@ def _table(name: str, rows: dict[str, list[asyncpg.Record]]) -> CatalogTable:
         ),
         unique_keys=tuple(unique_keys),
         exclusions=tuple(r["name"] for r in constraints if r["type"] == "x"),
+        view=origins is not None,
+        comment=next(
+            (r["comment"] for r in rows["views"] if r["table_name"] == name), None
+        ),
     )

@@ -11,11 +11,16 @@ cannot know:
   column) or the column is nullable;
 - JSONB columns as JSON objects (``JsonObject``), not any JSON;
 - a read-only table (``audit_log``) with ``Insert`` and ``Update`` of type
-  ``never``: no insert or update of it compiles.
+  ``never``: no insert or update of it compiles;
+- views under ``Views`` with ``Row`` and ``Relationships`` only, as
+  Supabase writes a view that is not updatable: every column ``| null``,
+  as PostgreSQL reports view columns (the Zod Row schemas say which are
+  never null, and check it), narrowed like the tables' otherwise.
 
 ``Relationships`` lists every foreign key the live database has between two
-tables of ``public``, as Supabase does (keys to ``auth.users`` are left out),
-so embedded selects such as ``goal(*, task(*))`` are typed. Tables, columns
+tables of ``public``, and the relationships PostgREST infers through views,
+as Supabase does (keys to ``auth.users`` are left out), so embedded selects
+such as ``goal(*, task(*))`` are typed. Tables, columns
 and relationships are sorted by name, like Supabase's output.
 """
 
@@ -73,7 +78,7 @@ def _fields(table: TableSchema, shape: str) -> list[str]:
     lines = []
     for column in sorted(table.columns, key=lambda c: c.name):
         optional = shape == "Update" or (shape == "Insert" and column.insert_optional)
-        nullable = " | null" if column.nullable else ""
+        nullable = " | null" if column.nullable or table.view else ""
         marker = "?" if optional else ""
         lines.append(f"          {column.name}{marker}: {ts_type(column)}{nullable}")
     return lines
@@ -81,7 +86,11 @@ def _fields(table: TableSchema, shape: str) -> list[str]:
 
 def _relationships(table: TableSchema) -> list[str]:
     keys = sorted(
-        (k for k in table.foreign_keys if k.referenced_schema == "public"),
+        (
+            k
+            for k in [*table.foreign_keys, *table.view_relationships]
+            if k.referenced_schema == "public"
+        ),
         key=lambda k: (k.name, k.referenced_table, k.referenced_columns),
     )
     if not keys:
@@ -121,6 +130,17 @@ def _table(table: TableSchema) -> list[str]:
     lines += _relationships(table)
     lines.append("      }")
     return lines
+
+
+def _views(tables: list[TableSchema]) -> list[str]:
+    views = sorted((t for t in tables if t.view), key=lambda t: t.name)
+    if not views:
+        return [f"    Views: {_NEVER}"]
+    lines = ["    Views: {"]
+    for view in views:
+        lines += [f"      {view.name}: {{", "        Row: {"]
+        lines += [*_fields(view, "Row"), "        }", *_relationships(view), "      }"]
+    return [*lines, "    }"]
 
 
 def render_database_types(tables: list[TableSchema]) -> str:
@@ -166,10 +186,11 @@ def render_database_types(tables: list[TableSchema]) -> str:
         "    Tables: {",
     ]
     for table in sorted(tables, key=lambda t: t.name):
-        out += _table(table)
+        if not table.view:
+            out += _table(table)
     out += [
         "    }",
-        f"    Views: {_NEVER}",
+        *_views(tables),
         f"    Functions: {_NEVER}",
         "    Enums: {" if enum_lines else f"    Enums: {_NEVER}",
     ]

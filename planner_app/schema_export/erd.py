@@ -1,4 +1,8 @@
-"""Writing ``docs/erd.md``: the Mermaid ER diagram of the planner tables."""
+"""
+Writing ``docs/erd.md``: the Mermaid ER diagram of the planner tables and
+views. A view is drawn as an entity titled "(view)", linked one-to-one to the
+table whose rows it describes; its other keys are its table's.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,8 @@ def relationships(tables: list[TableSchema]) -> list[tuple[TableSchema, ForeignK
     """
     links = []
     for table in tables:
+        if table.view:
+            continue
         for key in table.foreign_keys:
             covered = any(
                 other is not key
@@ -82,7 +88,8 @@ def render_erd(tables: list[TableSchema]) -> str:
         lines += [f"        uuid {c} PK" for c in columns]
         lines.append("    }")
     for table in tables:
-        lines.append(f"    {table.name} {{")
+        title = f'["{table.name} (view)"]' if table.view else ""
+        lines.append(f"    {table.name}{title} {{")
         for column in table.columns:
             keys = [
                 k
@@ -109,13 +116,19 @@ def render_erd(tables: list[TableSchema]) -> str:
             f"    {_entity(key.referenced_relation)} {parent_end}{line}o{{ "
             f'{table.name} : "{label}"'
         )
+    for view in tables:
+        if view.row_of:
+            parent, column = view.row_of
+            lines.append(f'    {_entity(parent)} ||--|| {view.name} : "{column}"')
     return "\n".join(
         [
             "# Entity-relationship diagram",
             "",
             f"<!-- {GENERATED_BY} -->",
             "",
-            "The nine planner tables and the `auth.users` table they belong to. "
+            "The nine planner tables, the `auth.users` table they belong to, "
+            "and the read-only views (one row per row of the table they are "
+            "linked to one-to-one). "
             "Keys: `PK` primary key, `FK` foreign key, `UK` part of a unique key "
             "(named in the note). A solid line is a required parent, a dashed "
             "line an optional one (`ON DELETE SET NULL`); every child may have "

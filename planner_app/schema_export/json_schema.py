@@ -97,7 +97,7 @@ def render_json_schema(zod_text: str, names: list[str]) -> str:
         )
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "Planner tables",
+        "title": "Planner tables and views",
         "description": GENERATED_BY,
         "$defs": {name: definitions[name] for name in names},
     }

@@ -107,8 +107,8 @@ class Column:
 
     @property
     def bounds(self) -> tuple[int | None, int | None]:
-        """The integer range: the type's, narrowed by the CHECKs."""
-        low, high = INTEGER_RANGES[self.sql_type]
+        """The numeric range: the type's (integers), narrowed by the CHECKs."""
+        low, high = INTEGER_RANGES.get(self.sql_type, (None, None))
         if self.minimum is not None:
             low = self.minimum if low is None else max(low, self.minimum)
         if self.maximum is not None:
@@ -143,10 +143,18 @@ class TableSchema:
     columns: list[Column]
     foreign_keys: list[ForeignKey]
     database_only_rules: list[str]
+    view: bool = False
+    """A view (:mod:`planner_app.schema_export.views`): read only."""
+    row_of: tuple[str, str] | None = None
+    """A view's table, one row of the view per row of it, and the view's
+    column that copies the table's primary key."""
+    view_relationships: list[ForeignKey] = field(default_factory=list)
+    """Relationships to or from views, as PostgREST infers them
+    (:func:`~planner_app.schema_export.views.view_relationships`)."""
 
     @property
     def read_only(self) -> bool:
-        return self.name in READ_ONLY_TABLES
+        return self.view or self.name in READ_ONLY_TABLES
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)

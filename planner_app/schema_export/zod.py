@@ -1,7 +1,7 @@
 """
 Writing ``schema/planner.zod.ts``: Zod 4 schemas and their TypeScript types,
 ``Row`` / ``Insert`` / ``Update`` per table (``Row`` only for a read-only
-table). The JSON Schema is produced from this file by Zod itself
+table or a view). The JSON Schema is produced from this file by Zod itself
 (:mod:`planner_app.schema_export.json_schema`), so whatever is said here is
 said there too.
 
@@ -160,10 +160,10 @@ def zod_type(column: Column) -> str:
         return "date()"
     if sql_type == "bool":
         return "z.boolean()"
-    if sql_type in ("int2", "int4", "int8"):
+    if sql_type in ("int2", "int4", "int8", "float4", "float8"):
         low, high = column.bounds
         return (
-            "z.int()"
+            ("z.number()" if sql_type.startswith("float") else "z.int()")
             + (f".min({low})" if low is not None else "")
             + (f".max({high})" if high is not None else "")
         )
@@ -192,7 +192,8 @@ def _fields(table: TableSchema, shape: str) -> list[str]:
 
 
 def _describe(table: TableSchema, shape: str) -> str:
-    return json.dumps(f"`{table.name}` {shape.lower()}: {table.doc}")
+    kind = " (view)" if table.view else ""
+    return json.dumps(f"`{table.name}`{kind} {shape.lower()}: {table.doc}")
 
 
 def _object_schema(table: TableSchema, shape: str) -> list[str]:
@@ -227,7 +228,7 @@ def render_zod(tables: list[TableSchema]) -> str:
     for table in tables:
         prefix = table.class_name
         out.append("/**")
-        out.append(f" * `{table.name}`: {table.doc}")
+        out.append(f" * `{table.name}`{' (view)' if table.view else ''}: {table.doc}")
         if table.database_only_rules:
             out.append(" *")
             rules_text = "Rules only the database checks: " + ", ".join(
@@ -249,10 +250,18 @@ def render_zod(tables: list[TableSchema]) -> str:
     out.append("/** Every table's shapes by table name (`audit_log` is read-only). */")
     out.append("export const tables = {")
     for table in tables:
+        if table.view:
+            continue
         prefix = table.class_name
         shapes = [f"Row: {prefix}Row"]
         if not table.read_only:
             shapes += [f"Insert: {prefix}Insert", f"Update: {prefix}Update"]
         out.append(f"  {table.name}: {{ {', '.join(shapes)} }},")
     out += ["} as const;", "export type TableName = keyof typeof tables;", ""]
+    views = [table for table in tables if table.view]
+    if views:
+        out.append("/** Every view's row by view name (views are read-only). */")
+        out.append("export const views = {")
+        out += [f"  {view.name}: {{ Row: {view.class_name}Row }}," for view in views]
+        out += ["} as const;", "export type ViewName = keyof typeof views;", ""]
     return "\n".join(out)

@@ -1,7 +1,7 @@
 // The front end's path end to end: supabase-js against a real PostgREST in
 // front of a Supabase-like database, as two users A and B, anon and
 // service_role. Every row a response carries must parse with the generated
-// Zod Row schema of its table (embedded rows included).
+// Zod Row schema of its table or view (embedded rows included).
 //
 // Started by tests/supabase/test_postgrest.py, which builds the database,
 // starts PostgREST and passes (environment):
@@ -106,6 +106,8 @@ const ROW = {
   chat_session: planner.ChatSessionRow,
   chat_message: planner.ChatMessageRow,
   audit_log: planner.AuditLogRow,
+  weekly_score: planner.WeeklyScoreRow,
+  cycle_score: planner.CycleScoreRow,
 } as const;
 type Table = keyof typeof ROW;
 type Row = Record<string, unknown> & { id: string };
@@ -448,6 +450,85 @@ describe("the weeks 7-12 lock", () => {
       asService.from("cycle").update({ lock_enforced: false }).eq("id", a.cycle).select(),
     );
     assert.equal(lifted.lock_enforced, false);
+  });
+});
+
+describe("the scoreboard", () => {
+  test("each user reads only their own scores, equal to their plan items", async () => {
+    for (const [db, chain, other] of [
+      [asA, () => a, () => b],
+      [asB, () => b, () => a],
+    ] as const) {
+      const { user, cycle, weeks } = chain();
+      const scores = await rows("weekly_score", db.from("weekly_score").select().order("week_no"));
+      assert.deepEqual(new Set(scores.map((s) => s.weekly_plan_id)), new Set(Object.values(weeks)));
+      assert.ok(scores.every((s) => s.user_id === user && s.cycle_id === cycle));
+      const items = await rows("plan_item", db.from("plan_item").select());
+      for (const score of scores) {
+        const own = items.filter((i) => i.weekly_plan_id === score.weekly_plan_id);
+        const planned = own.reduce((n, i) => n + (i.quota as number), 0);
+        const done = own.reduce(
+          (n, i) => n + Math.min(i.completed_count as number, i.quota as number),
+          0,
+        );
+        assert.deepEqual([score.planned, score.done, score.score], [planned, done, done / planned]);
+      }
+      const [cycleScore, ...more] = await rows("cycle_score", db.from("cycle_score").select());
+      assert.deepEqual(more, []);
+      assert.equal(cycleScore.cycle_id, cycle);
+      const elapsed = cycleScore.weeks_elapsed as number;
+      const counted = scores.filter((s) => (s.week_no as number) <= elapsed);
+      const mean = counted.reduce((n, s) => n + (s.score as number), 0) / counted.length;
+      assert.ok(Math.abs((cycleScore.average_score as number) - mean) < 1e-12);
+
+      const them = other();
+      for (const view of ["weekly_score", "cycle_score"] as const) {
+        assert.deepEqual(await rows(view, db.from(view).select().eq("cycle_id", them.cycle)), []);
+        assert.deepEqual(await rows(view, db.from(view).select().eq("user_id", them.user)), []);
+      }
+    }
+  });
+
+  test("relationships through the views' keys embed, as the types say", async () => {
+    const [week] = await rows(
+      "weekly_score",
+      asA.from("weekly_score").select("*, cycle(*), cycle_score(*)").eq("week_no", 1),
+    );
+    assert.equal((week.cycle as Row).id, a.cycle);
+    assert.equal((week.cycle_score as Record<string, unknown>).cycle_id, a.cycle);
+    const [goal] = await rows(
+      "goal",
+      asA.from("goal").select("*, cycle_score(*)").eq("id", a.goals.personal),
+    );
+    assert.equal((goal.cycle_score as Record<string, unknown>).cycle_id, a.cycle);
+    const [item] = await rows(
+      "plan_item",
+      asA.from("plan_item").select("*, weekly_score(*)").eq("id", a.items[2][0]),
+    );
+    assert.equal((item.weekly_score as Record<string, unknown>).week_no, 2);
+  });
+
+  test("service_role reads both users' scores; nobody writes them", async () => {
+    const both = await rows(
+      "cycle_score",
+      asService.from("cycle_score").select().in("user_id", [USER_A, USER_B]),
+    );
+    assert.deepEqual(new Set(both.map((c) => c.user_id)), new Set([USER_A, USER_B]));
+    const before = await rows("weekly_score", asService.from("weekly_score").select().order("week_no"));
+    // The views are not updatable: PostgreSQL refuses the statement before
+    // any privilege is checked (55000, which PostgREST answers with 500).
+    // A client typed with the generated Database does not compile an insert
+    // or an update of a view (schema/database.typetest.ts).
+    for (const db of [asA, asService, asAnon]) {
+      await refused(db.from("weekly_score").delete().eq("user_id", USER_A).select(), "55000", 500);
+      await refused(
+        db.from("cycle_score").update({ average_score: 1 }).eq("user_id", USER_A).select(),
+        "55000",
+        500,
+      );
+    }
+    const after = await rows("weekly_score", asService.from("weekly_score").select().order("week_no"));
+    assert.deepEqual(after, before);
   });
 });
 

@@ -19,6 +19,7 @@ import pytest
 from planner_app.schema_export import ARTIFACTS
 from planner_app.schema_export import export_schema as write_artifacts
 from planner_app.tables import TABLES
+from planner_app.views import VIEWS
 from tests.support import PROJECT_ROOT, run_cli
 
 
@@ -154,7 +155,7 @@ def validator(compiled: Path) -> Path:
 
 
 async def export_rows(conn: asyncpg.Connection) -> dict[str, list[dict[str, Any]]]:
-    """Every row of every planner table, as PostgreSQL's own JSON."""
+    """Every row of every planner table and view, as PostgreSQL's own JSON."""
     rows = {}
     for table in TABLES:
         name = table._meta.tablename
@@ -162,6 +163,11 @@ async def export_rows(conn: asyncpg.Connection) -> dict[str, list[dict[str, Any]
             f"select coalesce(json_agg(t order by t.id), '[]') from {name} t"
         )
         rows[name] = json.loads(text)
+    for view in VIEWS:
+        text = await conn.fetchval(
+            f"select coalesce(json_agg(v), '[]') from {view.name} v"
+        )
+        rows[view.name] = json.loads(text)
     return rows
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 import pytest
 
+from planner_app.views import VIEWS
 from tests import schema_lint
 from tests.roles import acting_as, rolled_back
 from tests.supabase.catalog import (
@@ -360,12 +361,12 @@ async def assert_migrated_like_supabase(conn: asyncpg.Connection) -> None:
         "and grantee in ('anon', 'authenticated', 'service_role') "
         "group by 1, 2 order by 1, 2"
     )
+    # The views (planner_app/views.py) and audit_log are read-only.
+    read_only = {"audit_log", *(view.name for view in VIEWS)}
     expected = []
     for role in ("authenticated", "service_role"):
-        for table in sorted(PLANNER_TABLES):
-            granted = (
-                "SELECT" if table == "audit_log" else "DELETE,INSERT,SELECT,UPDATE"
-            )
+        for table in sorted({*PLANNER_TABLES, *read_only}):
+            granted = "SELECT" if table in read_only else "DELETE,INSERT,SELECT,UPDATE"
             expected.append((role, table, granted))
     assert [tuple(r) for r in privileges] == expected
 

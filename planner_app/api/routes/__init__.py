@@ -7,6 +7,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from planner_app.api.routes import plan, tables
+from planner_app.api.routes import plan, scoreboard, tables
 
-ROUTERS: tuple[APIRouter, ...] = (tables.router, plan.router)
+ROUTERS: tuple[APIRouter, ...] = (tables.router, plan.router, scoreboard.router)

@@ -1,0 +1,2 @@
+drop view public.cycle_score;
+drop view public.weekly_score;
