@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from planner_app.migrate import LOCK_KEY
 from tests.support import connected, run_cli
+from tests.supabase.migrations import migration_ids
 
-LAST_MIGRATION = "2026-12-04T00:00:07:000000"
+LAST_MIGRATION = migration_ids()[-1]
 # Far longer than the bound asked for: a deploy that waits until this
 # subprocess timeout fails the test.
 STALLED = 30
