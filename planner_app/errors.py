@@ -287,6 +287,10 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         ValidationError,
         "a session's context is a JSON object",
     ),
+    "chat_session_context_keys_representable": (
+        ValidationError,
+        "a session's context holds no __proto__ key, at any depth",
+    ),
     "chat_session_id_user_id_key": (DuplicateError, "chat session id already used"),
     "chat_session_pkey": (DuplicateError, "chat session id already used"),
     "chat_session_user_id_fkey": (NotFoundError, "the user does not exist"),
@@ -301,6 +305,10 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
     "chat_message_metadata_is_object": (
         ValidationError,
         "a message's metadata is a JSON object",
+    ),
+    "chat_message_metadata_keys_representable": (
+        ValidationError,
+        "a message's metadata holds no __proto__ key, at any depth",
     ),
     "chat_message_pkey": (DuplicateError, "chat message id already used"),
     "chat_message_user_id_fkey": (NotFoundError, "the user does not exist"),

@@ -109,3 +109,11 @@ JSON_MAX_BYTES: dict[str, int] = {
 }
 """The largest JSON object each JSONB column accepts: bytes of its text
 form as PostgreSQL prints it (``jsonb::text``)."""
+
+JSON_UNREPRESENTABLE_KEYS: tuple[str, ...] = ("__proto__",)
+"""Keys no JSON object may hold, at any depth, because the front end cannot
+keep them as data: ``JSON.parse`` makes ``__proto__`` an own key, but Zod's
+object and record schemas leave it out (assigning it to a JavaScript object
+sets the object's prototype instead), so a stored object would read back
+without it. The database refuses them (``<table>_<column>_keys_representable``)
+and so do the generated schemas."""
