@@ -78,7 +78,7 @@ def _project(alias: str = "n") -> str:
     )
 
 
-def _not_an_extensions(oid: str, catalog: str = "pg_class") -> str:
+def _not_an_extension_member(oid: str, catalog: str = "pg_class") -> str:
     return (
         "not exists (select 1 from pg_catalog.pg_depend d "
         f"where d.classid = 'pg_catalog.{catalog}'::regclass "
@@ -127,7 +127,7 @@ async def rls_disabled_in_public(conn: asyncpg.Connection) -> list[str]:
         select n.nspname, c.relname from pg_catalog.pg_class c
           join pg_catalog.pg_namespace n on n.oid = c.relnamespace
          where c.relkind in ('r', 'p') and n.nspname = any($1::text[])
-           and not c.relrowsecurity and {_not_an_extensions("c.oid")}
+           and not c.relrowsecurity and {_not_an_extension_member("c.oid")}
          order by 1, 2
         """,
     )
@@ -145,7 +145,7 @@ async def rls_enabled_no_policy(conn: asyncpg.Connection) -> list[str]:
          where c.relkind in ('r', 'p') and c.relrowsecurity and {_project()}
            and not exists (select 1 from pg_catalog.pg_policy p
                             where p.polrelid = c.oid)
-           and {_not_an_extensions("c.oid")}
+           and {_not_an_extension_member("c.oid")}
          order by 1
         """,
     )
@@ -167,7 +167,7 @@ async def policy_exists_rls_disabled(conn: asyncpg.Connection) -> list[str]:
           join pg_catalog.pg_class c on c.oid = p.polrelid
           join pg_catalog.pg_namespace n on n.oid = c.relnamespace
          where not c.relrowsecurity and {_project()}
-           and {_not_an_extensions("c.oid")}
+           and {_not_an_extension_member("c.oid")}
          group by 1, 2 order by 1, 2
         """,
     )
@@ -370,7 +370,7 @@ async def _exposed(conn: asyncpg.Connection, relkind: str) -> list[asyncpg.Recor
          where c.relkind = '{relkind}' and n.nspname = any($1::text[])
            and (pg_catalog.has_table_privilege('anon', c.oid, 'SELECT')
                 or pg_catalog.has_table_privilege('authenticated', c.oid, 'SELECT'))
-           and {_not_an_extensions("c.oid")}
+           and {_not_an_extension_member("c.oid")}
          order by 1, 2
         """,
     )
@@ -481,7 +481,7 @@ async def function_search_path_mutable(conn: asyncpg.Connection) -> list[str]:
            and ({_project()}
                 or pg_catalog.obj_description(p.oid, 'pg_proc')
                    = 'planner_app:compat')
-           and {_not_an_extensions("p.oid", "pg_proc")}
+           and {_not_an_extension_member("p.oid", "pg_proc")}
          order by 1
         """,
     )
@@ -512,7 +512,7 @@ async def no_primary_key(conn: asyncpg.Connection) -> list[str]:
          where c.relkind in ('r', 'p') and {_project()}
            and not exists (select 1 from pg_catalog.pg_index i
                             where i.indrelid = c.oid and i.indisprimary)
-           and {_not_an_extensions("c.oid")}
+           and {_not_an_extension_member("c.oid")}
          order by 1, 2
         """,
     )
@@ -533,7 +533,7 @@ async def unindexed_foreign_keys(conn: asyncpg.Connection) -> list[str]:
           from pg_catalog.pg_constraint c
           join pg_catalog.pg_namespace n on n.oid = c.connamespace
          where c.contype = 'f' and {_project()}
-           and {_not_an_extensions("c.conrelid")}
+           and {_not_an_extension_member("c.conrelid")}
            and not exists (
              select 1
                from pg_catalog.pg_index i
@@ -587,7 +587,7 @@ async def duplicate_index(conn: asyncpg.Connection) -> list[str]:
           join pg_catalog.pg_class t on t.oid = i.indrelid
           join pg_catalog.pg_namespace n on n.oid = t.relnamespace
          where t.relkind in ('r', 'p', 'm') and {_project()}
-           and {_not_an_extensions("t.oid")}
+           and {_not_an_extension_member("t.oid")}
          group by t.oid, ic.relam, i.indkey::text, i.indclass::text,
                   i.indcollation::text, i.indoption::text, i.indisunique,
                   pg_catalog.pg_get_expr(i.indexprs, i.indrelid),
@@ -613,7 +613,7 @@ async def invalid_index(conn: asyncpg.Connection) -> list[str]:
          where not i.indisvalid and i.indisready and {_project()}
            and not exists (select 1 from pg_catalog.pg_stat_progress_create_index p
                             where p.index_relid = i.indexrelid)
-           and {_not_an_extensions("ic.oid")}
+           and {_not_an_extension_member("ic.oid")}
          order by 2, 1
         """,
     )
