@@ -1,4 +1,4 @@
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from planner_app.migration_sql import MigrationManager
 from piccolo.constraints import Check
 
 ID = "2026-12-04T00:00:09:000000"
