@@ -146,6 +146,10 @@ _RULES: dict[str, tuple[type[PlannerError], str]] = {
         ValidationError,
         "a session's context is a JSON object",
     ),
+    "chat_session_context_keys_representable": (
+        ValidationError,
+        "a session's context holds no __proto__ key, at any depth",
+    ),
     "chat_session_cycle_same_owner_fkey": (
         NotFoundError,
         "the cycle does not exist (for the session's owner)",
@@ -157,6 +161,10 @@ _RULES: dict[str, tuple[type[PlannerError], str]] = {
     "chat_message_metadata_is_object": (
         ValidationError,
         "a message's metadata is a JSON object",
+    ),
+    "chat_message_metadata_keys_representable": (
+        ValidationError,
+        "a message's metadata holds no __proto__ key, at any depth",
     ),
     "chat_message_session_same_owner_fkey": (
         NotFoundError,

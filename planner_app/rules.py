@@ -115,3 +115,11 @@ WEEKLY_TARGET_PERCENT = 85
 each item's completions counted up to its quota) is at least 85 % meets it.
 The view ``public.weekly_score`` compares ``done * 100 >= planned * 85``; a
 test checks that they agree."""
+
+JSON_UNREPRESENTABLE_KEYS: tuple[str, ...] = ("__proto__",)
+"""Keys no JSON object may hold, at any depth, because the front end cannot
+keep them as data: ``JSON.parse`` makes ``__proto__`` an own key, but Zod's
+object and record schemas leave it out (assigning it to a JavaScript object
+sets the object's prototype instead), so a stored object would read back
+without it. The database refuses them (``<table>_<column>_keys_representable``)
+and so do the generated schemas."""

@@ -39,6 +39,7 @@ from planner_app.rules import (
     DATE_MAX,
     DATE_MIN,
     JSON_MAX_BYTES,
+    JSON_UNREPRESENTABLE_KEYS,
     NOT_BLANK_PATTERN,
     TEXT_MAX_CHARS,
 )
@@ -96,6 +97,23 @@ def _json_max_bytes(table: str, column: str) -> Check:
     """Measured on the text form, as the front-end schemas measure it."""
     return Check(
         f"octet_length({column}::text) <= {JSON_MAX_BYTES[f'{table}.{column}']}"
+    )
+
+
+def _json_keys_representable(table: str, column: str) -> Check:
+    """
+    No object at any depth holds a key of ``JSON_UNREPRESENTABLE_KEYS``. An
+    object over its size limit is left to ``<table>_<column>_max_size`` and
+    never walked, so the walk is bounded.
+    """
+    found = " OR ".join(
+        f"jsonb_path_exists({column}, 'lax $.**.\"{key}\"')"
+        for key in JSON_UNREPRESENTABLE_KEYS
+    )
+    limit = JSON_MAX_BYTES[f"{table}.{column}"]
+    return Check(
+        f"CASE WHEN octet_length({column}::text) > {limit} THEN true "
+        f"ELSE NOT ({found}) END"
     )
 
 
@@ -246,6 +264,9 @@ class ChatSession(Table, tablename="chat_session"):
     chat_session_title_max_size = _max_chars("chat_session", "title")
     chat_session_context_is_object = _json_object("context")
     chat_session_context_max_size = _json_max_bytes("chat_session", "context")
+    chat_session_context_keys_representable = _json_keys_representable(
+        "chat_session", "context"
+    )
 
 
 class ChatMessage(Table, tablename="chat_message"):
@@ -267,6 +288,9 @@ class ChatMessage(Table, tablename="chat_message"):
     chat_message_content_max_size = _max_chars("chat_message", "content")
     chat_message_metadata_is_object = _json_object("metadata")
     chat_message_metadata_max_size = _json_max_bytes("chat_message", "metadata")
+    chat_message_metadata_keys_representable = _json_keys_representable(
+        "chat_message", "metadata"
+    )
 
 
 class AuditLog(Table, tablename="audit_log"):

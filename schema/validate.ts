@@ -21,6 +21,7 @@ import {
   type TableName,
   views,
   type ViewName,
+  unrepresentableKey,
 } from "./planner.zod.js";
 
 // The types are real types, not `any`: these lines must not compile.
@@ -44,6 +45,13 @@ ajv.addKeyword({
   type: "object",
   schemaType: "number",
   validate: (max: number, data: unknown) => jsonbTextBytes(data) <= max,
+});
+// Keys no JSON object may hold at any depth (the generated unrepresentableKey).
+ajv.addKeyword({
+  keyword: "x-json-unrepresentable-keys",
+  type: "object",
+  schemaType: "array",
+  validate: (keys: string[], data: unknown) => unrepresentableKey(data, keys) === null,
 });
 ajv.addSchema(
   JSON.parse(readFileSync(new URL("../planner.schema.json", import.meta.url), "utf8")),
@@ -168,6 +176,20 @@ function rejectBadObjects(exported: Record<string, Json[]>): void {
   expectRejected("a context over its size", "ChatSessionRow", {
     ...session,
     context: { notes: "x".repeat(16_384) },
+  });
+  // JSON.parse keeps __proto__ as an own key (an object literal would set
+  // the prototype instead); the database refuses it at any depth.
+  for (const [what, text] of [
+    ["a context with a __proto__ key", '{"__proto__": {"admin": true}, "k": "v"}'],
+    ["a nested __proto__ key", '{"k": {"deeper": [1, {"__proto__": null}]}}'],
+  ]) {
+    const context = JSON.parse(text) as Json;
+    expectRejected(what, "ChatSessionRow", { ...session, context });
+    expectRejected(what, "ChatSessionInsert", { user_id: session.user_id, context });
+  }
+  expectAccepted("a __proto__ string value", "ChatSessionInsert", {
+    user_id: session.user_id,
+    context: { k: "__proto__", list: ["__proto__"], constructor: 1 },
   });
   expectRejected("a timestamp of infinity", "VisionRow", { ...vision, updated_at: "infinity" });
 

@@ -13,7 +13,9 @@ The rules' front-end form:
   counts them (Zod's own ``.max()`` counts UTF-16 units), declared to the
   JSON Schema as ``maxLength`` (code points there too);
 - JSON objects measured by ``jsonbTextBytes``, the size of PostgreSQL's
-  ``jsonb::text``, declared to the JSON Schema as ``x-jsonb-max-bytes``;
+  ``jsonb::text``, declared to the JSON Schema as ``x-jsonb-max-bytes``,
+  and without a key of ``rules.JSON_UNREPRESENTABLE_KEYS`` at any depth
+  (``unrepresentableKey``), declared as ``x-json-unrepresentable-keys``;
 - the date range as ``formatMinimum`` / ``formatMaximum`` (ajv-formats);
 - ids and owners of user-owned rows as ``z.uuid()`` (the database accepts
   only RFC 9562 UUIDs there, ``rules.RFC_9562_ID_COLUMNS``); other uuid
@@ -115,13 +117,54 @@ const text = (max: number) =>
 /** Text that is not blank (`NOT_BLANK`). */
 const notBlank = (max: number) => text(max).regex(NOT_BLANK, "must not be blank");
 
-/** A JSON object of at most `maxBytes` bytes (`jsonbTextBytes`). */
+/**
+ * Keys no JSON object may hold, at any depth (`JSON_UNREPRESENTABLE_KEYS` of
+ * planner_app/rules.py): `JSON.parse` keeps `__proto__` as an own key, but
+ * Zod leaves it out of what it parses and assigning it to an object sets the
+ * object's prototype instead, so the value would not read back the same.
+ * The database refuses them too (`<table>_<column>_keys_representable`).
+ */
+export const UNREPRESENTABLE_KEYS: readonly string[] = %(unrepresentable_keys)s;
+
+/**
+ * The first of `keys` that any object inside `value` (itself included, at
+ * any depth, in arrays too) has as an own key, or null. Iterative, so a
+ * deeply nested value cannot overflow the stack.
+ */
+export function unrepresentableKey(
+  value: unknown,
+  keys: readonly string[] = UNREPRESENTABLE_KEYS,
+): string | null {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item !== "object" || item === null) continue;
+    for (const key of Object.keys(item)) {
+      if (keys.includes(key)) return key;
+    }
+    for (const inner of Object.values(item)) pending.push(inner);
+  }
+  return null;
+}
+
+/**
+ * A JSON object of at most `maxBytes` bytes (`jsonbTextBytes`) without an
+ * unrepresentable key. The keys are checked on the input, before the record
+ * schema would leave `__proto__` out.
+ */
 const jsonObject = (maxBytes?: number) => {
-  const object = z.record(z.string(), z.unknown());
-  if (maxBytes === undefined) return object;
+  const object = z
+    .unknown()
+    .refine(
+      (value) => unrepresentableKey(value) === null,
+      `no key ${UNREPRESENTABLE_KEYS.join(", ")}, at any depth`,
+    )
+    .pipe(z.record(z.string(), z.unknown()));
+  const keys = { "x-json-unrepresentable-keys": [...UNREPRESENTABLE_KEYS] };
+  if (maxBytes === undefined) return object.meta(keys);
   return object
     .refine((value) => jsonbTextBytes(value) <= maxBytes, `at most ${maxBytes} bytes`)
-    .meta({ "x-jsonb-max-bytes": maxBytes });
+    .meta({ ...keys, "x-jsonb-max-bytes": maxBytes });
 };
 
 /** A date (`YYYY-MM-DD`), optionally within `[min, max]`. */
@@ -216,7 +259,11 @@ def render_zod(tables: list[TableSchema]) -> str:
         *(f"// {line}" for line in wrap(GENERATED_BY, 77)),
         'import { z } from "zod";',
         "",
-        PRELUDE % {"not_blank": javascript_pattern(rules.NOT_BLANK_PATTERN)},
+        PRELUDE
+        % {
+            "not_blank": javascript_pattern(rules.NOT_BLANK_PATTERN),
+            "unrepresentable_keys": json.dumps(list(rules.JSON_UNREPRESENTABLE_KEYS)),
+        },
     ]
     for name, enum in enums(tables).items():
         quoted = ", ".join(json.dumps(member.value) for member in enum)

@@ -13,7 +13,8 @@ without starting node per example:
 - choices as string unions; integers within their CHECKs and 32/16 bits;
 - text at most ``TEXT_MAX_CHARS`` characters, not blank where
   ``NOT_BLANK_COLUMNS`` says so (``NOT_BLANK_PATTERN``); JSON objects at
-  most ``JSON_MAX_BYTES`` bytes.
+  most ``JSON_MAX_BYTES`` bytes, without a key of
+  ``JSON_UNREPRESENTABLE_KEYS`` at any depth.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from planner_app.rules import (
     DATE_MAX,
     DATE_MIN,
     JSON_MAX_BYTES,
+    JSON_UNREPRESENTABLE_KEYS,
     NOT_BLANK_COLUMNS,
     NOT_BLANK_PATTERN,
     TEXT_MAX_CHARS,
@@ -117,7 +119,9 @@ def value_problems(table: str, column: Any, value: Any) -> list[str]:
             json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
         )
         limit = JSON_MAX_BYTES.get(key)
-        return [] if limit is None or size <= limit else [f"{key}: {size} bytes"]
+        problems = [] if limit is None or size <= limit else [f"{key}: {size} bytes"]
+        found = unrepresentable_key(value)
+        return problems + ([f"{key}: holds the key {found}"] if found else [])
     if isinstance(column, (columns.Text, columns.Varchar)):
         if not isinstance(value, str):
             return [f"{key}: not a string"]
@@ -133,6 +137,22 @@ def value_problems(table: str, column: Any, value: Any) -> list[str]:
             problems.append(f"{key}: blank")
         return problems
     raise TypeError(f"no mirror for {key} ({type(column).__name__})")
+
+
+def unrepresentable_key(value: Any) -> str | None:
+    """The first key of ``JSON_UNREPRESENTABLE_KEYS`` at any depth of
+    ``value``, as the generated ``unrepresentableKey`` finds it."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            for key in item:
+                if key in JSON_UNREPRESENTABLE_KEYS:
+                    return key
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return None
 
 
 def row_problems(table: str, row: dict[str, Any]) -> list[str]:

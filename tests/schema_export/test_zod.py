@@ -165,3 +165,64 @@ def test_ids_are_rfc_9562_uuids_and_references_any_uuid(compiled: Path) -> None:
         [False, False],
         [False, False],
     ]
+
+
+async def test_a_json_object_reads_back_with_every_key_or_both_refuse_it(
+    db: asyncpg.Connection, owner, compiled: Path
+) -> None:
+    """
+    Every document the database stores parses with the Row schema to the
+    same keys at every depth, and the Insert schema refuses exactly what
+    the database refuses (``<table>_<column>_keys_representable``).
+    """
+    from tests.attacks.test_json_keys import REPRESENTABLE, UNREPRESENTABLE
+
+    documents = {**UNREPRESENTABLE, **REPRESENTABLE, "plain": '{"k": "v"}'}
+    stored: dict[str, str | None] = {}
+    for what, text in documents.items():
+        savepoint = db.transaction()
+        await savepoint.start()
+        try:
+            stored[what] = await db.fetchval(
+                "insert into chat_session (user_id, context) values ($1, $2::jsonb) "
+                "returning to_jsonb(chat_session.*)::text",
+                owner.user_id,
+                text,
+            )
+        except asyncpg.CheckViolationError as error:
+            assert error.constraint_name == "chat_session_context_keys_representable"
+            stored[what] = None
+        finally:
+            await savepoint.rollback()
+    answers = ask_zod(
+        compiled,
+        """(planner, input) => {
+          // Keys sorted at every depth, read with Object.entries (obj[key]
+          // would read a prototype for __proto__).
+          const sorted = (v) => Object.fromEntries(
+            Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1)));
+          const canon = (value) => JSON.stringify(value, (_, v) =>
+            v && typeof v === "object" && !Array.isArray(v) ? sorted(v) : v);
+          return input.documents.map(([text, row]) => {
+            const insert = planner.ChatSessionInsert.safeParse(
+              { user_id: input.user_id, context: JSON.parse(text) }).success;
+            if (row === null) return [insert, null];
+            const stored = JSON.parse(row);
+            const read = planner.ChatSessionRow.safeParse(stored);
+            const same = read.success
+              && canon(read.data.context) === canon(stored.context);
+            return [insert, same];
+          });
+        }""",
+        {
+            "user_id": str(owner.user_id),
+            "documents": [[documents[w], stored[w]] for w in documents],
+        },
+    )
+    outcome = dict(zip(documents, answers, strict=True))
+    assert {w: a for w, a in outcome.items() if w in UNREPRESENTABLE} == {
+        w: [False, None] for w in UNREPRESENTABLE
+    }
+    assert {w: a for w, a in outcome.items() if w not in UNREPRESENTABLE} == {
+        w: [True, True] for w in documents if w not in UNREPRESENTABLE
+    }
