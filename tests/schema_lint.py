@@ -461,10 +461,11 @@ async def authenticated_security_definer_function_executable(
 
 async def function_search_path_mutable(conn: asyncpg.Connection) -> list[str]:
     """
-    splinter 0011 (WARN): every function of every project schema, and the
-    auth functions the compatibility step created (marked
-    ``planner_app:compat``), pins ``search_path``. Stricter than splinter:
-    with ``pg_temp`` named last. PostgreSQL searches ``pg_temp`` first for
+    splinter 0011 (WARN): every function of every project schema pins
+    ``search_path``. Stricter than splinter: with ``pg_temp`` named last.
+    (``auth`` is Supabase's schema: the compatibility step's ``auth.uid()``
+    and friends keep Supabase's definitions, see
+    ``planner_app_0007_function_search_path.forwards.sql``.) PostgreSQL searches ``pg_temp`` first for
     relations and types unless it is named, so ``search_path = ''`` would
     still let a caller's temporary domain run the caller's code inside the
     function (tests/attacks/test_owner_code.py).
@@ -478,9 +479,7 @@ async def function_search_path_mutable(conn: asyncpg.Connection) -> list[str]:
           from pg_catalog.pg_proc p
           join pg_catalog.pg_namespace n on n.oid = p.pronamespace
          where p.prokind in ('f', 'p')
-           and ({_project()}
-                or pg_catalog.obj_description(p.oid, 'pg_proc')
-                   = 'planner_app:compat')
+           and {_project()}
            and {_not_an_extension_member("p.oid", "pg_proc")}
          order by 1
         """,

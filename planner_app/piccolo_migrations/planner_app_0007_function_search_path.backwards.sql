@@ -21,19 +21,3 @@ alter function planner_private.may_lift_lock() reset search_path;
 alter function planner_private.assert_week_open(uuid, integer, uuid, text, text, text, boolean) reset search_path;
 alter function planner_private.cycle_lock_switch() reset search_path;
 alter function planner_private.audit_log_append_only() reset search_path;
-
-do $unpin$
-declare
-  fn regprocedure;
-begin
-  for fn in
-    select p.oid::regprocedure
-      from pg_catalog.pg_proc p
-      join pg_catalog.pg_namespace n on n.oid = p.pronamespace
-     where n.nspname = 'auth'
-       and pg_catalog.obj_description(p.oid, 'pg_proc') = 'planner_app:compat'
-  loop
-    execute pg_catalog.format('alter function %s reset search_path', fn);
-  end loop;
-end
-$unpin$;

@@ -50,11 +50,18 @@ $applied$;
 -- definer trigger: the migration role). Naming pg_temp last, after
 -- pg_catalog, makes every bare type name and relation resolve to
 -- pg_catalog's first; functions and operators are never looked up in
--- pg_temp. Every function of planner_private gets it, and so do the
--- compatibility step's auth functions where this project created them
--- (on Supabase those are Supabase's own and stay untouched). A function
--- created by a later migration states the same setting itself
--- (tests/test_schema_lint.py checks every function of the project).
+-- pg_temp. Every function of planner_private gets it; a function created by
+-- a later migration states the same setting itself (tests/schema_lint.py
+-- checks every function of the project's schemas).
+--
+-- The compatibility step's auth.uid(), auth.role() and auth.jwt() keep
+-- Supabase's own definitions, which set no search_path so that PostgreSQL
+-- can inline them into the policies (a SET clause would make every
+-- `(select auth.uid())` plan and run a function call of its own). They
+-- name only pg_catalog functions; their casts resolve with the search_path
+-- of whoever runs them: inside the planner's functions the pinned one,
+-- in a caller's own statement the caller's, where a temporary type can run
+-- only the caller's code as the caller (tests/attacks/test_owner_code.py).
 
 do $pin$
 declare
@@ -64,9 +71,6 @@ begin
     select p.oid::regprocedure
       from pg_catalog.pg_proc p
      where p.pronamespace = 'planner_private'::regnamespace
-        or (p.pronamespace = (select n.oid from pg_catalog.pg_namespace n
-                               where n.nspname = 'auth')
-            and pg_catalog.obj_description(p.oid, 'pg_proc') = 'planner_app:compat')
      order by p.oid
   loop
     execute pg_catalog.format(

@@ -7,9 +7,9 @@ is shadowed in ``pg_temp`` by a trap that calls A's spy (:mod:`.traps`).
 Then every trigger of the migrated schema is fired by a statement of A's on
 A's own rows (cascades and the lock switch included; the guards of
 ``audit_log``, which no API role may touch, by the owner), and every
-function A may execute is called. Nothing of A's may run: not inside a
-security definer function, not inside a cascade the owner performs, not
-anywhere. The triggers and functions come from the catalog, so a new one is
+function A may execute is called. Nothing of A's may run as anyone but A:
+not inside a security definer function, not inside a cascade the owner
+performs. The triggers and functions come from the catalog, so a new one is
 covered, and one that no statement below fires fails the test.
 
 On the schema before ``planner_app_0007_function_search_path`` the same
@@ -51,8 +51,15 @@ async def test_no_callers_code_runs_inside_any_trigger_or_function(
     reached = {t["function"] for t in triggers} | set(outcome.called)
     assert [f["name"] for f in definers if f["name"] not in reached] == []
     assert "planner_private.may_lift_lock()" in outcome.called
-    # And nothing of A's ran, as the owner or otherwise.
-    assert traps.spied == []
+    # Nothing of A's ran as anyone but A. (A's traps may run inside
+    # auth.uid() when A's own policies call it: the compatibility step keeps
+    # Supabase's definition, with no search_path of its own, so its casts
+    # resolve in A's statement as A's; that is A's code with A's rights.)
+    assert [
+        spied
+        for spied in traps.spied
+        if spied.role != "authenticated" or spied.may_lift_lock or spied.read
+    ] == []
 
 
 async def test_the_traps_catch_a_name_resolved_in_pg_temp(
