@@ -22,6 +22,7 @@ grants, policies, audit) before its transaction commits
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
@@ -39,16 +40,48 @@ DIRECTIONS = ("forwards", "backwards")
 
 Step = Callable[[], Awaitable[None]]
 
+# Piccolo's operation collections whose tables it visits in set order
+# (``list({...})``), which changes from one Python process to the next.
+_COLLECTIONS = (
+    "add_columns",
+    "drop_columns",
+    "rename_columns",
+    "alter_columns",
+    "add_constraints",
+    "drop_constraints",
+)
+
+
+@functools.cache
+def _in_written_order(collection_class: type) -> type:
+    """``collection_class`` visiting its tables in the migration's order."""
+    items = dataclasses.fields(collection_class)[0].name
+
+    class InWrittenOrder(collection_class):
+        @property
+        def table_class_names(self) -> list[str]:
+            return list(dict.fromkeys(i.table_class_name for i in getattr(self, items)))
+
+    InWrittenOrder.__name__ = collection_class.__name__
+    return InWrittenOrder
+
 
 @dataclass
 class MigrationManager(PiccoloMigrationManager):
     """
     Piccolo's migration manager plus steps that run after its operations, in
     the same transaction (the migration's ``add_raw`` steps still run before
-    them).
+    them), and its operations in the order the migration lists them, so a
+    migration runs (and ``export_schema`` writes it) the same way every time.
     """
 
     raw_after: list[Step] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for name in _COLLECTIONS:
+            collection = getattr(self, name)
+            ordered = _in_written_order(type(collection))
+            setattr(self, name, ordered(**vars(collection)))
 
     def add_raw_after(self, step: Step) -> None:
         """

@@ -465,10 +465,10 @@ async def function_search_path_mutable(conn: asyncpg.Connection) -> list[str]:
     ``search_path``. Stricter than splinter: with ``pg_temp`` named last.
     (``auth`` is Supabase's schema: the compatibility step's ``auth.uid()``
     and friends keep Supabase's definitions, see
-    ``planner_app_0007_function_search_path.forwards.sql``.) PostgreSQL searches ``pg_temp`` first for
-    relations and types unless it is named, so ``search_path = ''`` would
-    still let a caller's temporary domain run the caller's code inside the
-    function (tests/attacks/test_owner_code.py).
+    ``planner_app_0007_function_search_path.forwards.sql``.) PostgreSQL
+    searches ``pg_temp`` first for relations and types unless it is named,
+    so ``search_path = ''`` would still let a caller's temporary domain run
+    the caller's code inside the function (tests/attacks/test_owner_code.py).
     """
     rows = await _project_rows(
         conn,

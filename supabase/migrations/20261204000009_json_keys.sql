@@ -40,8 +40,8 @@ end
 $applied$;
 
 -- Piccolo's operations, as Piccolo runs them.
-ALTER TABLE "chat_message" ADD CONSTRAINT chat_message_metadata_keys_representable CHECK (CASE WHEN octet_length(metadata::text) > 16384 THEN true ELSE NOT (jsonb_path_exists(metadata, 'lax $.**."__proto__"')) END);
 ALTER TABLE "chat_session" ADD CONSTRAINT chat_session_context_keys_representable CHECK (CASE WHEN octet_length(context::text) > 16384 THEN true ELSE NOT (jsonb_path_exists(context, 'lax $.**."__proto__"')) END);
+ALTER TABLE "chat_message" ADD CONSTRAINT chat_message_metadata_keys_representable CHECK (CASE WHEN octet_length(metadata::text) > 16384 THEN true ELSE NOT (jsonb_path_exists(metadata, 'lax $.**."__proto__"')) END);
 
 -- Recorded in Piccolo's migration table too, in this file's transaction.
 INSERT INTO "migration" ("name", "app_name") VALUES ('2026-12-04T00:00:09:000000', 'planner_app');

@@ -10,8 +10,8 @@ tests/supabase/test_deploy_safety.py).
 from __future__ import annotations
 
 from planner_app.migrate import LOCK_KEY
-from tests.support import connected, run_cli
 from tests.supabase.migrations import migration_ids
+from tests.support import connected, run_cli
 
 LAST_MIGRATION = migration_ids()[-1]
 # Far longer than the bound asked for: a deploy that waits until this
