@@ -86,11 +86,13 @@ class Holder:
         return f"pid {self.pid} ({', '.join(parts)})"
 
 
-async def take(connection: asyncpg.Connection, timeout: int) -> None:
+async def take(
+    connection: asyncpg.Connection, timeout: int, key: int = LOCK_KEY
+) -> None:
     """
-    Take the deploy lock for the rest of the current transaction, waiting
-    at most ``timeout`` seconds; the transaction's own ``lock_timeout`` is
-    left as it was.
+    Take the deploy lock (or the advisory lock ``key``) for the rest of the
+    current transaction, waiting at most ``timeout`` seconds; the
+    transaction's own ``lock_timeout`` is left as it was.
 
     :raises DeployLockBusy:
         When another session held it all that time (the transaction is then
@@ -103,9 +105,7 @@ async def take(connection: asyncpg.Connection, timeout: int) -> None:
         "select pg_catalog.set_config('lock_timeout', $1, true)", f"{int(timeout)}s"
     )
     try:
-        await connection.execute(
-            "select pg_catalog.pg_advisory_xact_lock($1)", LOCK_KEY
-        )
+        await connection.execute("select pg_catalog.pg_advisory_xact_lock($1)", key)
     except asyncpg.LockNotAvailableError as error:
         raise DeployLockBusy(timeout) from error
     await connection.execute(
@@ -113,9 +113,12 @@ async def take(connection: asyncpg.Connection, timeout: int) -> None:
     )
 
 
-async def holders(connection: asyncpg.Connection) -> list[Holder]:
-    """The other sessions holding the deploy lock (shared holders included)."""
-    rows = await connection.fetch(_HOLDERS, LOCK_KEY >> 32, LOCK_KEY & 0xFFFFFFFF)
+async def holders(
+    connection: asyncpg.Connection, key: int = LOCK_KEY
+) -> list[Holder]:
+    """The other sessions holding the deploy lock (or the advisory lock
+    ``key``), shared holders included."""
+    rows = await connection.fetch(_HOLDERS, key >> 32, key & 0xFFFFFFFF)
     return [
         Holder(
             pid=row["pid"],
@@ -130,7 +133,13 @@ async def holders(connection: asyncpg.Connection) -> list[Holder]:
     ]
 
 
-def busy_message(timeout: int, found: list[Holder] | None, outcome: str) -> str:
+def busy_message(
+    timeout: int,
+    found: list[Holder] | None,
+    outcome: str,
+    lock: str = f"the deploy lock (advisory lock {LOCK_KEY})",
+    longer: str = "--deploy-lock-timeout=N waits longer",
+) -> str:
     """
     What to tell the operator when the lock stayed busy.
 
@@ -138,6 +147,10 @@ def busy_message(timeout: int, found: list[Holder] | None, outcome: str) -> str:
         The holders, or None when they could not be read.
     :param outcome:
         What this deploy did before giving up ("nothing applied").
+    :param lock:
+        Which lock, for people.
+    :param longer:
+        How to wait longer.
     """
     if found:
         who = "; ".join(holder.describe() for holder in found)
@@ -155,7 +168,6 @@ def busy_message(timeout: int, found: list[Holder] | None, outcome: str) -> str:
         who = "a session that has released it since"
         advice = "Run the deploy again"
     return (
-        f"the deploy lock (advisory lock {LOCK_KEY}) was held by {who} for "
-        f"more than {timeout} s; {outcome}. {advice}; --deploy-lock-timeout=N "
-        "waits longer"
+        f"{lock} was held by {who} for more than {timeout} s; {outcome}. "
+        f"{advice}; {longer}"
     )

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import asyncpg
 
+from planner_app import deploy_lock
 from seeds import DEFAULT_SEED, SeedError
 from seeds.database import check_schema, connect, one_line, remove_seeded
 from seeds.generate import Generator, user_chunks
@@ -51,6 +52,11 @@ BATCH_USERS = 200
 
 # Serialises concurrent seed runs on the same database.
 ADVISORY_LOCK_KEY = 0x5EED_12_77
+
+LOCK_WAIT_SECONDS = 30
+"""How long a seed waits for another session holding its lock (a seed
+running, or anyone who took the key: advisory locks are open to every role)
+before it gives up, naming the holder, with nothing written."""
 
 # Columns of Supabase's auth.users that a seeded user gets when the table has
 # them (the compatibility table of plain PostgreSQL has none of these).
@@ -171,6 +177,8 @@ async def seed(
         try:
             async with conn.transaction():
                 await _seed_in_transaction(conn, report, reset, progress, batch_users)
+        except deploy_lock.DeployLockBusy as busy:
+            raise SeedError(await _lock_busy(conn, busy.timeout)) from busy
         except asyncpg.PostgresError as error:
             raise SeedError(
                 f"Seeding failed and nothing was written: {one_line(error)}"
@@ -186,6 +194,21 @@ async def seed(
     return report
 
 
+async def _lock_busy(conn: asyncpg.Connection, timeout: int) -> str:
+    """Who held the seed's lock too long (the transaction is over)."""
+    try:
+        found = await deploy_lock.holders(conn, key=ADVISORY_LOCK_KEY)
+    except (asyncpg.PostgresError, asyncpg.InterfaceError):
+        found = None
+    return deploy_lock.busy_message(
+        timeout,
+        found,
+        "nothing was written",
+        lock=f"the seed's lock (advisory lock {ADVISORY_LOCK_KEY})",
+        longer="then seed again",
+    )
+
+
 async def _seed_in_transaction(
     conn: asyncpg.Connection,
     report: SeedReport,
@@ -193,7 +216,8 @@ async def _seed_in_transaction(
     progress: Progress | None,
     batch_users: int,
 ) -> None:
-    await conn.execute("select pg_advisory_xact_lock($1)", ADVISORY_LOCK_KEY)
+    # Any role may take an advisory lock's key: the wait is bounded.
+    await deploy_lock.take(conn, LOCK_WAIT_SECONDS, key=ADVISORY_LOCK_KEY)
     await check_schema(conn)
     # Audit rows of this run: the audit trigger stamps each with the id of
     # the transaction that wrote it; ids after this one are all new.
