@@ -109,3 +109,24 @@ JSON_MAX_BYTES: dict[str, int] = {
 }
 """The largest JSON object each JSONB column accepts: bytes of its text
 form as PostgreSQL prints it (``jsonb::text``)."""
+
+BUDGETS: dict[str, int] = {
+    "live_rows": 100_000,
+    "live_bytes": 100_000_000,
+    "daily_audit_rows": 10_000,
+    "daily_audit_bytes": 10_000_000,
+}
+"""
+Per-user budgets, refused with SQLSTATE ``PT429`` (HTTP 429) to writers under
+row-level security (``docs/security.md``, "Resource exhaustion"):
+
+- ``live_rows``: rows a user keeps in the eight domain tables;
+- ``live_bytes``: bytes of those rows (a row's bytes: ``octet_length(row::text)``
+  with DateStyle ISO and TimeZone UTC);
+- ``daily_audit_rows``: audit rows the user's own inserts and updates write in
+  a UTC day;
+- ``daily_audit_bytes``: the bytes of the row images those audit rows hold
+  (the new row of an insert, the old and the new row of an update).
+
+The SQL function ``planner_private.budget_limit(budget)`` states the same
+values; a test checks that they agree."""
