@@ -58,6 +58,10 @@ select c.oid, c.relfilenode,
  where c.relkind in ('r', 'm') and c.relpersistence <> 't'
    and n.nspname <> 'information_schema'
    and n.nspname !~ '^pg_(catalog$|toast|temp_)'
+   -- Tables of figures the database derives from the user's rows (the
+   -- budgets' counters) hold no user data of their own.
+   and coalesce(pg_catalog.obj_description(c.oid, 'pg_class'), '')
+       not like 'planner\_app:derived%'
  order by 3
 """
 _COLUMNS = """

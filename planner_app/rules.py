@@ -123,3 +123,24 @@ object and record schemas leave it out (assigning it to a JavaScript object
 sets the object's prototype instead), so a stored object would read back
 without it. The database refuses them (``<table>_<column>_keys_representable``)
 and so do the generated schemas."""
+
+BUDGETS: dict[str, int] = {
+    "live_rows": 100_000,
+    "live_bytes": 100_000_000,
+    "daily_audit_rows": 10_000,
+    "daily_audit_bytes": 10_000_000,
+}
+"""
+Per-user budgets, refused with SQLSTATE ``PT429`` (HTTP 429) to writers under
+row-level security (``docs/security.md``, "Resource exhaustion"):
+
+- ``live_rows``: rows a user keeps in the eight domain tables;
+- ``live_bytes``: bytes of those rows (a row's bytes: ``octet_length(row::text)``
+  with DateStyle ISO and TimeZone UTC);
+- ``daily_audit_rows``: audit rows the user's own inserts and updates write in
+  a UTC day;
+- ``daily_audit_bytes``: the bytes of the row images those audit rows hold
+  (the new row of an insert, the old and the new row of an update).
+
+The SQL function ``planner_private.budget_limit(budget)`` states the same
+values; a test checks that they agree."""

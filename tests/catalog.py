@@ -59,11 +59,13 @@ _QUERIES: dict[str, str] = {
 }
 
 
-async def schema_fingerprint(conn: asyncpg.Connection) -> dict[str, list[Any]]:
-    """Sorted catalog facts of the ``public`` and ``auth`` schemas."""
+async def schema_fingerprint(
+    conn: asyncpg.Connection, schemas: tuple[str, ...] = SCHEMAS
+) -> dict[str, list[Any]]:
+    """Sorted catalog facts of ``schemas`` (``public`` and ``auth``)."""
     fingerprint: dict[str, list[Any]] = {}
     for name, query in _QUERIES.items():
-        rows = await conn.fetch(query, list(SCHEMAS))
+        rows = await conn.fetch(query, list(schemas))
         fingerprint[name] = sorted(tuple(row) for row in rows)
     return fingerprint
 
