@@ -6,6 +6,7 @@ that fire every trigger of the project (:func:`firings`), and
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date
 
@@ -31,6 +32,8 @@ class Firing:
     refused_with: str | None = None
     by_owner: bool = False
     """Run by the table owner: no API role may run them (checked)."""
+    role: str | None = None
+    """Run as this API role instead of A (``service_role``, the coach)."""
 
 
 def firings(a: User) -> list[Firing]:
@@ -210,6 +213,11 @@ def firings(a: User) -> list[Firing]:
             (f"delete from public.chat_message where id = '{a.user_message_id}'",),
         ),
         Firing(
+            "the coach backend writes into A's plan and chat (service_role)",
+            _coach_writes(me),
+            role="service_role",
+        ),
+        Firing(
             "write the audit log directly",
             (
                 "insert into public.audit_log (table_name, record_id, action, "
@@ -241,6 +249,48 @@ def firings(a: User) -> list[Firing]:
             by_owner=True,
         ),
     ]
+
+
+def _coach_writes(me: str) -> tuple[str, ...]:
+    """An insert, an update and a delete of every domain table by
+    ``service_role``,
+    which row-level security does not bind (the rules that count its writes
+    rather than refuse them fire)."""
+    v, c, g, t, w, p, s = (f"'{uuid.uuid4()}'" for _ in range(7))
+    return (
+        f"insert into public.vision (id, user_id, title, statement, status) "
+        f"values ({v}, {me}, 'Coach', 'Suggested', 'archived')",
+        f"update public.vision set title = 'Coached' where id = {v}",
+        f"insert into public.cycle (id, user_id, start_date) "
+        f"values ({c}, {me}, '2041-01-07')",
+        f"update public.cycle set vision_id = {v} where id = {c}",
+        f"insert into public.goal (id, user_id, cycle_id, goal_type, title) "
+        f"values ({g}, {me}, {c}, 'personal', 'Walk')",
+        f"update public.goal set title = 'Walk more' where id = {g}",
+        f"insert into public.task (id, user_id, goal_id, title) "
+        f"values ({t}, {me}, {g}, 'Walk')",
+        f"update public.task set title = 'Walk far' where id = {t}",
+        f"insert into public.weekly_plan (id, user_id, cycle_id, week_no) "
+        f"values ({w}, {me}, {c}, 1)",
+        f"update public.weekly_plan set reflection = 'Good' where id = {w}",
+        f"insert into public.plan_item (id, user_id, weekly_plan_id, task_id) "
+        f"values ({p}, {me}, {w}, {t})",
+        f"update public.plan_item set completed_count = 1 where id = {p}",
+        f"insert into public.chat_session (id, user_id, title) "
+        f"values ({s}, {me}, 'Coach')",
+        f"update public.chat_session set title = 'Coaching' where id = {s}",
+        f"insert into public.chat_message (user_id, session_id, role, content) "
+        f"values ({me}, {s}, 'assistant', 'Hi')",
+        f"update public.chat_message set content = 'Hello' where session_id = {s}",
+        f"delete from public.chat_message where session_id = {s}",
+        f"delete from public.chat_session where id = {s}",
+        f"delete from public.plan_item where id = {p}",
+        f"delete from public.weekly_plan where id = {w}",
+        f"delete from public.task where id = {t}",
+        f"delete from public.goal where id = {g}",
+        f"delete from public.cycle where id = {c}",
+        f"delete from public.vision where id = {v}",
+    )
 
 
 @dataclass
@@ -288,8 +338,10 @@ async def attack(conn: asyncpg.Connection, a: User, b: User) -> Outcome:
                     if await _run(conn, firing.statements) != "42501":
                         may_run.append(firing.what)
                     await conn.execute("set local role none")
+                elif firing.role:
+                    await conn.execute(f"set local role {firing.role}")
                 ended = await _run(conn, firing.statements)
-                if firing.by_owner:
+                if firing.by_owner or firing.role:
                     await conn.execute("set local role authenticated")
                 if ended != firing.refused_with:
                     unexpected.append(

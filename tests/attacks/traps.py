@@ -302,8 +302,14 @@ async def set_traps(conn: asyncpg.Connection, victim: uuid.UUID) -> Traps:
         """
         select distinct on (c.relname) c.relname,
                pg_catalog.string_agg(
-                 pg_catalog.format('cast(null as %I.%I) as %I',
-                                   tn.nspname, t.typname, a.attname),
+                 -- A pseudo-type column (pg_attribute.attmissingval is
+                 -- anyarray) cannot be a view's: text stands in for it.
+                 case when t.typtype = 'p'
+                      then pg_catalog.format('cast(null as pg_catalog.text) as %I',
+                                             a.attname)
+                      else pg_catalog.format('cast(null as %I.%I) as %I',
+                                             tn.nspname, t.typname, a.attname)
+                 end,
                  ', ' order by a.attnum) as columns
           from pg_catalog.pg_class c
           join pg_catalog.pg_attribute a
