@@ -253,9 +253,8 @@ def firings(a: User) -> list[Firing]:
 
 def _coach_writes(me: str) -> tuple[str, ...]:
     """An insert, an update and a delete of every domain table by
-    ``service_role``,
-    which row-level security does not bind (the rules that count its writes
-    rather than refuse them fire)."""
+    ``service_role``, which row-level security does not bind (so the rules
+    that count its writes rather than refuse them fire)."""
     v, c, g, t, w, p, s = (f"'{uuid.uuid4()}'" for _ in range(7))
     return (
         f"insert into public.vision (id, user_id, title, statement, status) "
