@@ -272,6 +272,7 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         ValidationError,
         "completed_count is at least 0",
     ),
+    "plan_item_id_user_id_key": (DuplicateError, "plan item id already used"),
     "plan_item_pkey": (DuplicateError, "plan item id already used"),
     "plan_item_user_id_fkey": (NotFoundError, "the user does not exist"),
     "plan_item_weekly_plan_same_owner_fkey": (
@@ -302,6 +303,7 @@ CONSTRAINTS: dict[str, tuple[type[PlannerError], str]] = {
         ValidationError,
         "a message's metadata is a JSON object",
     ),
+    "chat_message_id_user_id_key": (DuplicateError, "chat message id already used"),
     "chat_message_pkey": (DuplicateError, "chat message id already used"),
     "chat_message_user_id_fkey": (NotFoundError, "the user does not exist"),
     "chat_message_session_same_owner_fkey": (
