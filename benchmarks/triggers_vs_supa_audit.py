@@ -39,7 +39,11 @@ three ways, the tables taking turns in batches, medians of the batches:
 (b) the same with synchronous_commit = off (the commit's flush left out);
 (c) inside the server: a PL/pgSQL loop in one transaction (no network, no
     commit), wall time and the backend's CPU time (from /proc when the
-    server runs on this machine).
+    server runs on this machine);
+(d) an INSERT of a plan item (weeks 1-6, deleted first), one transaction
+    each, synchronous_commit = off, into plan_item and into the bare copy:
+    the path with the most BEFORE rules (derived cycle_id, the lock's
+    lookups, the maintained columns, another user's id).
 """
 
 from __future__ import annotations
@@ -189,6 +193,60 @@ async def server_micros(
     }
 
 
+async def insert_micros(
+    conn: asyncpg.Connection, count: int, rounds: int
+) -> dict[str, float]:
+    """Median microseconds per INSERT of a plan item into plan_item (every
+    trigger and foreign key) and into the bare copy: rows of weeks 1-6 are
+    deleted, then inserted again one transaction each."""
+    rows = await conn.fetch(
+        "select p.id, p.user_id, p.weekly_plan_id, p.task_id, p.quota "
+        "from plan_item p join weekly_plan w on w.id = p.weekly_plan_id "
+        "where w.week_no <= 6 order by random() limit $1",
+        count,
+    )
+    insert = (
+        "insert into {table} (id, user_id, weekly_plan_id, task_id, quota{extra}) "
+        "values ($1, $2, $3, $4, $5{extra_value})"
+    )
+    statements = {
+        # The bare copy has no trigger to derive cycle_id: it is given.
+        "bare": await conn.prepare(
+            insert.format(table=COPIES["bare"], extra=", cycle_id", extra_value=", $6")
+        ),
+        "plan_item": await conn.prepare(
+            insert.format(table="plan_item", extra="", extra_value="")
+        ),
+    }
+    cycles = dict(
+        await conn.fetch(
+            "select id, cycle_id from plan_item where id = any($1::uuid[])",
+            [r["id"] for r in rows],
+        )
+    )
+    await conn.execute("set synchronous_commit = off")
+    times: dict[str, list[float]] = {name: [] for name in statements}
+    batch = max(len(rows) // max(rounds // 10, 1), 10)
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        for name, statement in statements.items():
+            table = COPIES[name]
+            await conn.execute(
+                f"delete from {table} where id = any($1::uuid[])",
+                [r["id"] for r in chunk],
+            )
+            started = time.perf_counter()
+            for r in chunk:
+                args = [r["id"], r["user_id"], r["weekly_plan_id"], r["task_id"]]
+                args.append(r["quota"])
+                if name == "bare":
+                    args.append(cycles[r["id"]])
+                await statement.fetch(*args)
+            times[name].append((time.perf_counter() - started) * 1e6 / len(chunk))
+    await conn.execute("reset synchronous_commit")
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def print_rates(title: str, rates: dict[str, float]) -> None:
     bare = rates["bare"]
     print(f"\n{title}")
@@ -272,6 +330,16 @@ async def run(
                 print(
                     f"    {table:12} {wall:9.1f} {cpu_text}  "
                     f"({wall / bare_wall:.2f}x bare wall)"
+                )
+            inserts = await insert_micros(conn, min(len(ids), 500), rounds)
+            print(
+                "\n(d) INSERT of a plan item, one transaction each, "
+                "synchronous_commit = off (deleted first, untimed)"
+            )
+            for table, micros in inserts.items():
+                print(
+                    f"    {table:12} {micros:9.1f} us  "
+                    f"(+{micros - inserts['bare']:.1f} us)"
                 )
             print(f"\nload average {os.getloadavg()[0]:.2f} at the end")
         finally:
