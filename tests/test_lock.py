@@ -727,14 +727,15 @@ async def test_concurrent_lock_and_quota_raise_never_leave_a_raised_quota_locked
 
 LOCK_MIGRATION = "2026-11-26T00:00:05:000000"
 # The lock's functions and triggers: those of 0005_lock, and since
-# 0010_table_rules the rules trigger function with its triggers on the three
-# tables of the lock and the owner-only lookup of the lock check.
+# 0010_table_rules the rules trigger functions with their triggers on the
+# three tables of the lock.
 LOCK_OBJECTS = """
 select (select count(*) from pg_proc
          where pronamespace = 'planner_private'::regnamespace
            and proname in ('assert_week_open', 'plan_item_lock', 'weekly_plan_lock',
                            'cycle_lock_switch', 'week_lockable', 'may_lift_lock',
-                           'table_rules', 'user_is_gone'))
+                           'table_rules', 'cycle_rules', 'weekly_plan_rules',
+                           'plan_item_rules'))
      + (select count(*) from pg_trigger
          where tgname in ('plan_item_lock_insert_delete', 'plan_item_lock_update',
                           'weekly_plan_lock_delete', 'weekly_plan_lock_update',
@@ -744,9 +745,10 @@ select (select count(*) from pg_proc
                             'public.plan_item'::regclass)
                 and tgname like '%\\_rules\\_%'))
 """
-# assert_week_open, week_lockable, may_lift_lock, table_rules, user_is_gone,
-# and <table>_rules_insert, _update, _delete on each of the three tables.
-LOCK_OBJECT_COUNT = 14
+# assert_week_open, week_lockable, may_lift_lock, table_rules and the rules
+# functions of the three tables, and <table>_rules_insert, _update, _delete
+# on each of them.
+LOCK_OBJECT_COUNT = 16
 
 
 async def test_lock_migration_rolls_back_completely(

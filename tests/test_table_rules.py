@@ -367,29 +367,51 @@ async def test_a_taken_id_does_not_tell_whose_it_is(
 
 
 async def test_the_lookups_past_row_level_security_reveal_nothing_when_called(
-    db: asyncpg.Connection, owner: Owner, locked: Owner
+    db: asyncpg.Connection, migrated: str, owner: Owner, locked: Owner
 ) -> None:
     week_open = (
         "select planner_private.assert_week_open($1, 8, $2, 'add_plan_item', "
         "'add a plan item', 'plan_item', false)"
     )
     async with acting_as(db, "authenticated", owner.user_id) as conn:
-        # Another user's locked week looks open (it is not even read)...
+        # Another user's locked week looks open, and is not even locked...
         await conn.execute(week_open, locked.cycle_id, locked.user_id)
+        async with connected(migrated) as other, other.transaction():
+            assert await other.fetchval(
+                "select id from cycle where id = $1 for update nowait",
+                locked.cycle_id,
+            )
         # ...a table without the rules has no taken ids...
         await conn.execute(
             "select planner_private.refuse_anothers_id('public.audit_log', $1)",
             locked.user_id,
         )
-        with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await conn.execute(
-                "select planner_private.user_is_gone($1)", locked.user_id
-            )
     async with acting_as(db, "authenticated", locked.user_id) as conn:
         # ...while the owner's own locked week is refused, as by the trigger.
         with pytest.raises(asyncpg.PostgresError) as caught:
             await conn.execute(week_open, locked.cycle_id, locked.user_id)
         assert caught.value.sqlstate == "PT423"
+
+
+async def test_the_lock_holds_for_an_end_user_who_may_read_auth_users(
+    db: asyncpg.Connection, locked: Owner
+) -> None:
+    """The exception for deleting a user is not read from what an end user
+    sees of auth.users: here they may read it and see nothing."""
+    async with rolled_back(db):
+        await db.execute(
+            "grant select on auth.users to authenticated;"
+            "alter table auth.users enable row level security"
+        )
+        error = await rejected_as(
+            db,
+            "authenticated",
+            locked.user_id,
+            "delete from plan_item where id = $1",
+            locked.plan_item(8),
+        )
+    assert error.sqlstate == "PT423"
+    assert "cannot remove a plan item" in str(error)
 
 
 # --- the migration ----------------------------------------------------------

@@ -485,8 +485,6 @@ begin
 end
 $fn$;
 
-drop function planner_private.user_is_gone(uuid);
-
 revoke all on function planner_private.maintain_row() from public, anon, authenticated, service_role;
 revoke all on function planner_private.protect(regclass) from public, anon, authenticated, service_role;
 revoke all on function planner_private.cycle_derive() from public, anon, authenticated, service_role;

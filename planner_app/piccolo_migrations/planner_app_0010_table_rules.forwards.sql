@@ -32,10 +32,9 @@
 -- raised. Everything runs as the writing role (security invoker), so every
 -- parent is read under the writer's row-level security: another user's
 -- parent looks missing, and no value, lock or wait on it is possible. The
--- two lookups that must see past row-level security are security definer
--- helpers that reveal nothing a caller could not learn anyway:
--- refuse_anothers_id() (whether an id is taken by anyone but the caller)
--- and user_is_gone() (only the owner may call it).
+-- one lookup that must see past row-level security is a security definer
+-- helper that reveals nothing a caller could not learn anyway:
+-- refuse_anothers_id() (whether an id is taken by anyone but the caller).
 --
 -- Replica mode (session_replication_role = replica: restores, logical
 -- replication) used to skip every trigger but the lock's, which were
@@ -93,23 +92,14 @@ begin
 end
 $fn$;
 
--- Whether no auth.users row has this id: true while the user is being
--- deleted (the cascade removes their rows after their auth.users row). The
--- API roles cannot read auth.users, and this would tell whether a user
--- exists, so only the owner may call it: the cascades that need it run as
--- the table owner.
-create function planner_private.user_is_gone(p_user_id uuid) returns boolean
-  language sql
-  stable
-  security definer
-  set search_path = pg_catalog, pg_temp
-  return not exists (select from auth.users u where u.id = p_user_id);
-
--- The one check of the lock, as in 0005_lock, now run as the writing role:
--- the cycle is read FOR SHARE under the writer's row-level security (only
--- their own cycle), and the exception for deleting the owner asks
--- user_is_gone(), which only the owner (whose cascades delete a user's
--- rows) may call; for any other role the owner exists.
+-- The one check of the lock, as in 0005_lock, now run as the writing role
+-- (the rules trigger functions are security invoker): the cycle is read FOR
+-- SHARE under the writer's row-level security (only their own cycle). The
+-- exception for deleting the owner reads auth.users only for a writer that
+-- row-level security does not restrict: the cascades that delete a user's
+-- rows run as the table owner. For a writer it restricts (end users), or
+-- one that may not read auth.users, the owner exists and the week stays
+-- locked.
 create or replace function planner_private.assert_week_open(
   p_cycle_id uuid,
   p_week_no integer,
@@ -137,9 +127,10 @@ begin
   if not found or not locked then
     return;
   end if;
-  if p_deleting then
+  if p_deleting
+     and not pg_catalog.row_security_active(pg_catalog.format('public.%I', p_table)) then
     begin
-      if planner_private.user_is_gone(p_owner) then
+      if not exists (select from auth.users u where u.id = p_owner) then
         return;
       end if;
     exception when insufficient_privilege then
@@ -696,7 +687,6 @@ begin
     'planner_private.chat_message_rules()',
     'planner_private.attach_table_rules(regclass)',
     'planner_private.detach_table_rules(regclass)',
-    'planner_private.user_is_gone(uuid)',
     'planner_private.refuse_anothers_id(regclass, uuid)']::regprocedure[]
   loop
     execute pg_catalog.format(
