@@ -86,8 +86,10 @@ class TableRules:
 
 
 def _generic(text: str, table: str) -> str:
-    return text.replace(f"public.{table} ", "public.<table> ").replace(
-        f"{table}_", "<table>_"
+    return (
+        text.replace(f"public.{table} ", "public.<table> ")
+        .replace(f"'{table}'::regclass", "'<table>'::regclass")
+        .replace(f"{table}_", "<table>_")
     )
 
 
@@ -188,7 +190,8 @@ def problems(rules: TableRules, reference: TableRules) -> list[str]:
             found.append(
                 f"trigger {name} is {rules.triggers.get(name)}, not {expected}"
             )
-    # One BEFORE row trigger per event, all of them the rules trigger.
+    # One BEFORE row trigger per event, all of them the rules trigger (and,
+    # on INSERT, the taken-id check of the reference).
     for name, (tgtype, enabled, function, _) in rules.triggers.items():
         if tgtype & (ROW | BEFORE) != ROW | BEFORE or name in reference.triggers:
             continue

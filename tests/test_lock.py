@@ -743,7 +743,7 @@ select (select count(*) from pg_proc
                           'cycle_lock_switch_delete')
             or (tgrelid in ('public.cycle'::regclass, 'public.weekly_plan'::regclass,
                             'public.plan_item'::regclass)
-                and tgname like '%\\_rules\\_%'))
+                and tgname ~ '_rules_(insert|update|delete)$'))
 """
 # assert_week_open, week_lockable, may_lift_lock, table_rules and the rules
 # functions of the three tables, and <table>_rules_insert, _update, _delete

@@ -79,6 +79,7 @@ async def test_the_reference_set_holds_every_rule(db: asyncpg.Connection) -> Non
     } == {
         "<table>_rules_insert": ("A", "planner_private.table_rules()"),
         "<table>_rules_update": ("A", "planner_private.table_rules()"),
+        "<table>_rules_taken_id": ("O", "planner_private.refuse_anothers_id()"),
         "<table>_audit_insert": ("O", "planner_private.audit()"),
         "<table>_audit_update": ("O", "planner_private.audit()"),
         "<table>_audit_delete": ("O", "planner_private.audit()"),
@@ -120,6 +121,10 @@ BREAKAGES = {
         "task",
         "create or replace trigger task_rules_insert before insert on task"
         " for each row execute function planner_private.table_rules()",
+    ),
+    "trigger <table>_rules_taken_id is None": (
+        "cycle",
+        "drop trigger cycle_rules_taken_id on cycle",
     ),
     "trigger <table>_rules_update is": (
         "vision",
@@ -277,17 +282,24 @@ async def test_a_table_with_the_rules_maintains_its_columns_and_is_audited(
 # --- one BEFORE row trigger per table and event ------------------------------
 
 
-async def test_each_domain_table_fires_one_before_row_trigger_per_event(
+async def test_each_domain_table_fires_one_rules_trigger_per_event(
     db: asyncpg.Connection,
 ) -> None:
+    """Besides the rules trigger, the only BEFORE row trigger is the taken-id
+    check on INSERT, which fires for writers under row-level security."""
     rows = await db.fetch(
-        "select tgrelid::regclass::text as table_name, tgtype & 28 as events, "
-        "count(*) as triggers from pg_trigger "
+        "select tgrelid::regclass::text as table_name, tgname, tgtype & 28 as events, "
+        "pg_get_triggerdef(oid) as definition from pg_trigger "
         "where tgrelid = any($1::regclass[]) and not tgisinternal "
-        "and tgtype & 3 = 3 group by 1, 2",
+        "and tgtype & 3 = 3",
         [f"public.{t}" for t in DOMAIN_TABLES],
     )
-    per_event = {(r["table_name"], r["events"]): r["triggers"] for r in rows}
+    rules = [r for r in rows if r["tgname"] != f"{r['table_name']}_rules_taken_id"]
+    taken = [r for r in rows if r not in rules]
+    per_event: dict[tuple[str, int], int] = {}
+    for r in rules:
+        key = (r["table_name"], r["events"])
+        per_event[key] = per_event.get(key, 0) + 1
     assert set(per_event.values()) == {1}
     for table in DOMAIN_TABLES:
         assert (table, table_rules.INSERT) in per_event
@@ -297,6 +309,10 @@ async def test_each_domain_table_fires_one_before_row_trigger_per_event(
         "weekly_plan",
         "plan_item",
     }
+    assert sorted(r["table_name"] for r in taken) == sorted(DOMAIN_TABLES)
+    for r in taken:
+        assert r["events"] == table_rules.INSERT
+        assert "WHEN (row_security_active(" in r["definition"]
 
 
 async def test_replica_mode_applies_only_the_lock(
@@ -381,13 +397,13 @@ async def test_the_lookups_past_row_level_security_reveal_nothing_when_called(
                 "select id from cycle where id = $1 for update nowait",
                 locked.cycle_id,
             )
-        # ...a table without the rules has no taken ids...
-        await conn.execute(
-            "select planner_private.refuse_anothers_id('public.audit_log', $1)",
-            locked.user_id,
+        # ...and the taken-id check is a trigger function, nobody's to call.
+        assert not await conn.fetchval(
+            "select has_function_privilege("
+            "'planner_private.refuse_anothers_id()', 'execute')"
         )
     async with acting_as(db, "authenticated", locked.user_id) as conn:
-        # ...while the owner's own locked week is refused, as by the trigger.
+        # The owner's own locked week is refused, as by the trigger.
         with pytest.raises(asyncpg.PostgresError) as caught:
             await conn.execute(week_open, locked.cycle_id, locked.user_id)
         assert caught.value.sqlstate == "PT423"

@@ -15,6 +15,8 @@ begin
                               table_name || '_rules_insert', table_name);
     execute pg_catalog.format('drop trigger %I on public.%I',
                               table_name || '_rules_update', table_name);
+    execute pg_catalog.format('drop trigger %I on public.%I',
+                              table_name || '_rules_taken_id', table_name);
     execute pg_catalog.format(
       'alter table public.%I drop constraint %I, drop constraint %I', table_name,
       table_name || '_id_is_rfc_9562', table_name || '_user_id_is_rfc_9562');
@@ -36,7 +38,6 @@ drop function planner_private.goal_rules();
 drop function planner_private.cycle_rules();
 drop function planner_private.table_rules();
 drop function planner_private.common_rules(text, regclass, anyelement, anyelement);
-drop function planner_private.refuse_anothers_id(regclass, uuid);
 
 -- The functions as 0002_protection, 0004_ownership and 0005_lock created
 -- them.
@@ -266,7 +267,7 @@ begin
 end
 $fn$;
 
-create function planner_private.refuse_anothers_id() returns trigger
+create or replace function planner_private.refuse_anothers_id() returns trigger
   language plpgsql
   security definer
   set search_path = pg_catalog, pg_temp

@@ -7,7 +7,8 @@
 -- attach_table_rules() is the one list of what a protected table gets (it
 -- replaces protect()): row-level security and exact grants, the owner-only
 -- policies, the RFC 9562 id checks, a same-owner key, the rules trigger for
--- INSERT and UPDATE, and the audit triggers. It creates what is missing and
+-- INSERT and UPDATE and the taken-id check, and the audit triggers. It
+-- creates what is missing and
 -- leaves what is there, so running it twice changes nothing; the table's
 -- own migration calls it in the transaction that creates the table
 -- (docs/recipes.md, "Add a table"). detach_table_rules() removes the
@@ -25,16 +26,17 @@
 --   1. the table's own rules: derived columns and same-owner parents
 --      (0004_ownership), then the weeks 7-12 lock (0005_lock);
 --   2. planner_private.common_rules(), the same for every table: the
---      maintained columns (0002_protection) and another user's id
---      (0004_ownership).
+--      maintained columns (0002_protection).
+--
+-- On INSERT by a writer under row-level security, <table>_rules_taken_id
+-- then refuses another user's id (0004_ownership; below).
 --
 -- Errors, constraint names and messages are the ones the separate triggers
 -- raised. Everything runs as the writing role (security invoker), so every
 -- parent is read under the writer's row-level security: another user's
 -- parent looks missing, and no value, lock or wait on it is possible. The
--- one lookup that must see past row-level security is a security definer
--- helper that reveals nothing a caller could not learn anyway:
--- refuse_anothers_id() (whether an id is taken by anyone but the caller).
+-- one lookup that must see past row-level security, another user's id, is
+-- a security definer trigger function of its own.
 --
 -- Replica mode (session_replication_role = replica: restores, logical
 -- replication) used to skip every trigger but the lock's, which were
@@ -48,47 +50,40 @@
 -- otherwise lock the other user's row (and wait for their transaction)
 -- before row-level security refuses it, and a plain INSERT would wait while
 -- the other user updates that row. Read with the writer's snapshot, so it
--- never waits. Called by common_rules() for writers under row-level
--- security only. Security definer: it must see the rows the writer cannot. What it
--- tells is whether the id is held by someone other than the caller (as
--- auth.uid() says), which inserting that id tells anyway; it never tells
--- whose it is (before, the row's claimed owner was compared, so a writer
--- who claimed another user_id could tell that user's ids from others'). It
--- answers only for the tables that have the rules trigger.
-create function planner_private.refuse_anothers_id(p_table regclass, p_id uuid)
-  returns void
+-- never waits. It stays a trigger of its own, <table>_rules_taken_id, for
+-- writers under row-level security only (its WHEN clause): it must see the
+-- rows the writer cannot, so it is security definer, and a security
+-- definer function an end user could call is what splinter's rule 0029
+-- (tests/schema_lint.py) refuses; a trigger function nobody can call. It
+-- fires after <table>_rules_insert (triggers fire in name order), as it
+-- fired after the other checks before. The id is compared with the rows of
+-- anyone but the writer (auth.uid()), no longer with those of anyone but
+-- the user_id the new row claims: a writer who claimed another user's
+-- user_id could tell that user's ids from others' (42501 from row-level
+-- security for theirs, 23505 for the rest).
+create or replace function planner_private.refuse_anothers_id() returns trigger
   language plpgsql
   security definer
   set search_path = pg_catalog, pg_temp
 as $fn$
 declare
-  table_schema name;
-  table_name name;
   taken boolean;
 begin
-  select n.nspname, c.relname into table_schema, table_name
-    from pg_catalog.pg_class c
-    join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-   where c.oid = p_table
-     and exists (select from pg_catalog.pg_trigger t
-                  where t.tgrelid = c.oid and t.tgname = c.relname || '_rules_insert');
-  if not found then
-    return;
-  end if;
   execute pg_catalog.format(
     'select exists (select from %I.%I where id = $1 and user_id is distinct from $2)',
-    table_schema, table_name)
-    into taken using p_id, auth.uid();
+    tg_table_schema, tg_table_name)
+    into taken using new.id, auth.uid();
   if taken then
     raise exception using
       errcode = 'unique_violation',
       message = pg_catalog.format(
-        'duplicate key value violates unique constraint "%s_pkey"', table_name),
-      detail = pg_catalog.format('Key (id)=(%s) already exists.', p_id),
-      constraint = table_name || '_pkey',
-      schema = table_schema,
-      table = table_name;
+        'duplicate key value violates unique constraint "%s_pkey"', tg_table_name),
+      detail = pg_catalog.format('Key (id)=(%s) already exists.', new.id),
+      constraint = tg_table_name || '_pkey',
+      schema = tg_table_schema,
+      table = tg_table_name;
   end if;
+  return new;
 end
 $fn$;
 
@@ -154,7 +149,7 @@ end
 $fn$;
 
 -- The rules every row of a domain table follows, after its table's own
--- rules (see the header): the maintained columns, and another user's id.
+-- rules (see the header): the maintained columns.
 -- Client values for created_at / updated_at are ignored: created_at is the
 -- insert time and never changes; updated_at is the insert time, then the
 -- time of the last update that changed the row. id and user_id never
@@ -178,11 +173,6 @@ begin
   if p_op = 'INSERT' then
     row_to_write.created_at := pg_catalog.now();
     row_to_write.updated_at := row_to_write.created_at;
-    -- Writers under row-level security only: the others see every row
-    -- anyway.
-    if pg_catalog.row_security_active(p_table) then
-      perform planner_private.refuse_anothers_id(p_table, p_new.id);
-    end if;
     return row_to_write;
   end if;
   if p_new.id is distinct from p_old.id then
@@ -623,6 +613,13 @@ begin
                             p_table, name || '_rules_insert');
   execute pg_catalog.format('alter table %s enable always trigger %I',
                             p_table, name || '_rules_update');
+  -- Another user's id, for writers under row-level security (the others
+  -- see every row anyway).
+  execute pg_catalog.format(
+    'create or replace trigger %I before insert on %s for each row'
+    ' when (pg_catalog.row_security_active(%L::pg_catalog.regclass))'
+    ' execute function planner_private.refuse_anothers_id()',
+    name || '_rules_taken_id', p_table, p_table::text);
 
   -- Audit: one statement-level trigger per event (a trigger with transition
   -- tables may have only one), see 0002_protection.
@@ -653,7 +650,7 @@ declare
   name constant text := (select c.relname from pg_catalog.pg_class c where c.oid = p_table);
   suffix text;
 begin
-  foreach suffix in array array['rules_insert', 'rules_update',
+  foreach suffix in array array['rules_insert', 'rules_update', 'rules_taken_id',
                                 'audit_insert', 'audit_update', 'audit_delete'] loop
     execute pg_catalog.format('drop trigger if exists %I on %s', name || '_' || suffix,
                               p_table);
@@ -671,11 +668,10 @@ begin
 end
 $fn$;
 
--- Nobody calls these but migrations and the triggers. The lookups are
--- called by the writing role: refuse_anothers_id() by writers under
--- row-level security (end users), the lock check by every writer (it reads
--- only what row-level security lets the writer read); common_rules() by
--- every writer too (it is not security definer, and only refuses).
+-- Nobody calls these but migrations and the triggers. The lock check and
+-- common_rules() are called by the writing role, every writer: neither is
+-- security definer, and each reads only what row-level security lets the
+-- writer read, or nothing.
 do $revoke$
 declare
   fn regprocedure;
@@ -686,15 +682,13 @@ begin
     'planner_private.weekly_plan_rules()', 'planner_private.plan_item_rules()',
     'planner_private.chat_message_rules()',
     'planner_private.attach_table_rules(regclass)',
-    'planner_private.detach_table_rules(regclass)',
-    'planner_private.refuse_anothers_id(regclass, uuid)']::regprocedure[]
+    'planner_private.detach_table_rules(regclass)']::regprocedure[]
   loop
     execute pg_catalog.format(
       'revoke all on function %s from public, anon, authenticated, service_role', fn);
   end loop;
 end
 $revoke$;
-grant execute on function planner_private.refuse_anothers_id(regclass, uuid) to authenticated;
 grant execute on function planner_private.assert_week_open(
   uuid, integer, uuid, text, text, text, boolean) to public;
 
@@ -760,8 +754,6 @@ alter table public.plan_item enable always trigger plan_item_rules_delete;
 drop function planner_private.protect(regclass);
 -- squawk-ignore ban-drop-function
 drop function planner_private.maintain_row();
--- squawk-ignore ban-drop-function
-drop function planner_private.refuse_anothers_id();
 -- squawk-ignore ban-drop-function
 drop function planner_private.is_rfc_9562(uuid);
 -- squawk-ignore ban-drop-function
