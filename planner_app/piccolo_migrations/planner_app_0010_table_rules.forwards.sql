@@ -165,7 +165,7 @@ as $fn$
 declare
   row_to_write record := p_new;
   table_name name;
-  changed text;
+  table_schema name;
 begin
   if pg_catalog.current_setting('session_replication_role') = 'replica' then
     return p_new;
@@ -175,25 +175,29 @@ begin
     row_to_write.updated_at := row_to_write.created_at;
     return row_to_write;
   end if;
-  if p_new.id is distinct from p_old.id then
-    changed := 'id';
-  elsif p_new.user_id is distinct from p_old.user_id then
-    changed := 'user_id';
-  end if;
-  if changed is not null then
-    table_name := (select c.relname from pg_catalog.pg_class c where c.oid = p_table);
+  if p_new.id is distinct from p_old.id
+     or p_new.user_id is distinct from p_old.user_id then
+    select c.relname, n.nspname into table_name, table_schema
+      from pg_catalog.pg_class c
+      join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+     where c.oid = p_table;
+    if p_new.id is distinct from p_old.id then
+      raise exception using
+        errcode = 'check_violation',
+        message = pg_catalog.format('the id of a %s row never changes', table_name),
+        constraint = table_name || '_id_never_changes',
+        schema = table_schema,
+        table = table_name,
+        column = 'id';
+    end if;
     raise exception using
       errcode = 'check_violation',
       message = pg_catalog.format(
-        case changed when 'id' then 'the id of a %s row never changes'
-                     else 'the owner (user_id) of a %s row never changes' end,
-        table_name),
-      constraint = table_name || '_' || changed || '_never_changes',
-      schema = (select n.nspname from pg_catalog.pg_class c
-                  join pg_catalog.pg_namespace n on n.oid = c.relnamespace
-                 where c.oid = p_table),
+        'the owner (user_id) of a %s row never changes', table_name),
+      constraint = table_name || '_user_id_never_changes',
+      schema = table_schema,
       table = table_name,
-      column = changed;
+      column = 'user_id';
   end if;
   row_to_write.created_at := p_old.created_at;
   row_to_write.updated_at := p_old.updated_at;
