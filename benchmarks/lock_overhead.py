@@ -1,11 +1,15 @@
 """
-What the weeks 7-12 lock costs writes that it does not refuse.
+What the plan item's rules trigger (its derived cycle_id, the weeks 7-12
+lock and the maintained columns, planner_private.plan_item_rules()) costs
+writes that it does not refuse.
 
 Creates a throwaway database on the server of ``DATABASE_URL`` (or the
-embedded PostgreSQL), migrates it, and times the same writes with the lock
-triggers enabled and disabled: inserting plan items, recording progress
-(``completed_count``, skipped by the trigger's WHEN clause) and changing
-quotas in an unlocked cycle. Prints microseconds per row; run by hand::
+embedded PostgreSQL), migrates it, and times the same writes with the
+plan item's rules triggers enabled and disabled (the inserts then name the
+cycle the trigger would have derived): inserting plan items, recording
+progress (``completed_count``: the lock is skipped, the maintained columns
+are not) and changing quotas in an unlocked cycle. Prints microseconds per
+row; run by hand::
 
     python benchmarks/lock_overhead.py --users 200
 """
@@ -32,7 +36,11 @@ from planner_app.database import (  # noqa: E402
     with_database,
 )
 
-LOCK_TRIGGERS = ("plan_item_lock_insert_delete", "plan_item_lock_update")
+RULES_TRIGGERS = (
+    "plan_item_rules_insert",
+    "plan_item_rules_update",
+    "plan_item_rules_delete",
+)
 
 
 def server_url() -> str:
@@ -78,7 +86,7 @@ async def setup(conn: asyncpg.Connection, users: int) -> list[tuple]:
                 cycle_id,
                 week_no,
             )
-            weeks.extend((user_id, weekly_plan_id, task) for task in tasks)
+            weeks.extend((user_id, weekly_plan_id, task, cycle_id) for task in tasks)
     return weeks
 
 
@@ -95,8 +103,8 @@ async def run_round(conn: asyncpg.Connection, rows: list[tuple]) -> dict[str, fl
     figures = {
         "insert plan_item": await timed(
             conn,
-            "insert into plan_item (user_id, weekly_plan_id, task_id, quota) "
-            "values ($1, $2, $3, 3)",
+            "insert into plan_item (user_id, weekly_plan_id, task_id, cycle_id, quota) "
+            "values ($1, $2, $3, $4, 3)",
             rows,
         )
     }
@@ -138,14 +146,14 @@ async def main(users: int, repeat: int) -> None:
             for _ in range(repeat):
                 for state in ("off", "on"):
                     action = "enable always" if state == "on" else "disable"
-                    for trigger in LOCK_TRIGGERS:
+                    for trigger in RULES_TRIGGERS:
                         await conn.execute(
                             f"alter table plan_item {action} trigger {trigger}"
                         )
                     for key, value in (await run_round(conn, rows)).items():
                         results[state].setdefault(key, []).append(value)
             print(f"{len(rows)} plan items, best of {repeat} rounds, µs per row")
-            print(f"{'write':28} {'no lock':>9} {'lock':>9} {'extra':>9}")
+            print(f"{'write':28} {'no rules':>9} {'rules':>9} {'extra':>9}")
             for key in results["on"]:
                 off, on = min(results["off"][key]), min(results["on"][key])
                 print(f"{key:28} {off:9.1f} {on:9.1f} {on - off:+9.1f}")

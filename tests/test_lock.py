@@ -726,17 +726,29 @@ async def test_concurrent_lock_and_quota_raise_never_leave_a_raised_quota_locked
 # --- the migration ----------------------------------------------------------
 
 LOCK_MIGRATION = "2026-11-26T00:00:05:000000"
+# The lock's functions and triggers: those of 0005_lock, and since
+# 0010_table_rules the rules trigger functions with their triggers on the
+# three tables of the lock.
 LOCK_OBJECTS = """
 select (select count(*) from pg_proc
          where pronamespace = 'planner_private'::regnamespace
            and proname in ('assert_week_open', 'plan_item_lock', 'weekly_plan_lock',
-                           'cycle_lock_switch', 'week_lockable', 'may_lift_lock'))
+                           'cycle_lock_switch', 'week_lockable', 'may_lift_lock',
+                           'table_rules', 'cycle_rules', 'weekly_plan_rules',
+                           'plan_item_rules'))
      + (select count(*) from pg_trigger
          where tgname in ('plan_item_lock_insert_delete', 'plan_item_lock_update',
                           'weekly_plan_lock_delete', 'weekly_plan_lock_update',
                           'cycle_lock_switch_insert', 'cycle_lock_switch_update',
-                          'cycle_lock_switch_delete'))
+                          'cycle_lock_switch_delete')
+            or (tgrelid in ('public.cycle'::regclass, 'public.weekly_plan'::regclass,
+                            'public.plan_item'::regclass)
+                and tgname ~ '_rules_(insert|update|delete)$'))
 """
+# assert_week_open, week_lockable, may_lift_lock, table_rules and the rules
+# functions of the three tables, and <table>_rules_insert, _update, _delete
+# on each of them.
+LOCK_OBJECT_COUNT = 16
 
 
 async def test_lock_migration_rolls_back_completely(
@@ -745,7 +757,7 @@ async def test_lock_migration_rolls_back_completely(
     url = await fresh_database(migrated=True)
     conn = await asyncpg.connect(url)
     try:
-        assert await conn.fetchval(LOCK_OBJECTS) == 13
+        assert await conn.fetchval(LOCK_OBJECTS) == LOCK_OBJECT_COUNT
         result = run_cli(
             "migrations",
             "backwards",
@@ -759,7 +771,7 @@ async def test_lock_migration_rolls_back_completely(
         assert (
             run_cli("migrations", "forwards", "all", database_url=url).returncode == 0
         )
-        assert await conn.fetchval(LOCK_OBJECTS) == 13
+        assert await conn.fetchval(LOCK_OBJECTS) == LOCK_OBJECT_COUNT
     finally:
         await conn.close()
 

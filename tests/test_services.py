@@ -450,8 +450,11 @@ async def test_services_refuse_locked_weeks_even_without_the_database_triggers(
         ),
     }
     async with rolled_back(db):
-        for trigger in ("plan_item_lock_insert_delete", "plan_item_lock_update"):
-            await db.execute(f"alter table plan_item disable trigger {trigger}")
+        # The lock is one part of the plan item's rules triggers.
+        for event in ("insert", "update", "delete"):
+            await db.execute(
+                f"alter table plan_item disable trigger plan_item_rules_{event}"
+            )
         # Without the triggers a raw write would now pass...
         async with rolled_back(db):
             await db.execute(

@@ -22,27 +22,22 @@ from typing import Any
 
 import asyncpg
 
-DOMAIN_TABLES = (
-    "vision",
-    "cycle",
-    "goal",
-    "task",
-    "weekly_plan",
-    "plan_item",
-    "chat_session",
-    "chat_message",
-)
+from planner_app import tables
 
-# Every reference to a parent row: (table, column, parent table).
-PARENT_COLUMNS = (
-    ("cycle", "vision_id", "vision"),
-    ("goal", "cycle_id", "cycle"),
-    ("task", "goal_id", "goal"),
-    ("weekly_plan", "cycle_id", "cycle"),
-    ("plan_item", "weekly_plan_id", "weekly_plan"),
-    ("plan_item", "task_id", "task"),
-    ("chat_session", "cycle_id", "cycle"),
-    ("chat_message", "session_id", "chat_session"),
+# The tables of the model, in domain order (planner_app/tables.py): a table
+# added there is attacked too.
+DOMAIN_TABLES = tuple(table._meta.tablename for table in tables.DOMAIN_TABLES)
+
+# Every reference to a parent row: (table, column, parent table), from the
+# model's foreign keys.
+PARENT_COLUMNS = tuple(
+    (
+        table._meta.tablename,
+        column._meta.db_column_name,
+        column._foreign_key_meta.resolved_references._meta.tablename,
+    )
+    for table in tables.DOMAIN_TABLES
+    for column in table._meta.foreign_key_columns
 )
 
 API_ROLES = ("anon", "authenticated", "service_role")
