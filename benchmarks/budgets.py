@@ -1,5 +1,5 @@
 """
-What the budgets (``planner_app_0011_budgets``) cost a single-row write.
+What the budgets (``planner_app_0010_budgets``) cost a single-row write.
 
 Run by hand (it is not a test), from the project root:
 

@@ -113,9 +113,7 @@ async def take(
     )
 
 
-async def holders(
-    connection: asyncpg.Connection, key: int = LOCK_KEY
-) -> list[Holder]:
+async def holders(connection: asyncpg.Connection, key: int = LOCK_KEY) -> list[Holder]:
     """The other sessions holding the deploy lock (or the advisory lock
     ``key``), shared holders included."""
     rows = await connection.fetch(_HOLDERS, key >> 32, key & 0xFFFFFFFF)

@@ -192,9 +192,10 @@ def _mechanical_constraints() -> dict[str, tuple[type[PlannerError], str]]:
     - per domain table: ``<table>_user_id_fkey`` (to ``auth.users``) and,
       from the protection migration, ``<table>_<id|user_id>_never_changes``
       and ``<table>_<id|user_id>_is_rfc_9562``;
-    - the key ``<table>_id[_cycle_id]_user_id_key`` a same-owner foreign key
-      points at, on every table a foreign key of ``tables.py`` references
-      (``cycle_id`` too where both tables carry the cycle);
+    - the key ``<table>_id_cycle_id_user_id_key`` a same-owner foreign key
+      points at where both tables carry the cycle, else the same-owner key
+      ``<table>_id_user_id_key`` ``attach_table_rules()`` gives every other
+      domain table;
     - the size limits of :mod:`planner_app.rules`.
     """
     entries: dict[str, tuple[type[PlannerError], str]] = {}
@@ -223,6 +224,13 @@ def _mechanical_constraints() -> dict[str, tuple[type[PlannerError], str]]:
             entries[f"{parent_name}_id{shared}_user_id_key"] = (
                 DuplicateError,
                 f"{parent_name.replace('_', ' ')} id already used",
+            )
+    for table in DOMAIN_TABLES:
+        name = table._meta.tablename
+        if f"{name}_id_cycle_id_user_id_key" not in entries:
+            entries[f"{name}_id_user_id_key"] = (
+                DuplicateError,
+                f"{name.replace('_', ' ')} id already used",
             )
     for column, limit in TEXT_MAX_CHARS.items():
         entries[f"{column.replace('.', '_')}_max_size"] = (

@@ -84,6 +84,17 @@ select t.relname || m[1]
   join pg_class t on t.oid = tg.tgrelid
   cross join regexp_matches(p.prosrc, $$tg_table_name\s*\|\|\s*'(\w+)'$$, 'g') m
  where p.pronamespace = 'planner_private'::regnamespace and t.relname = any($1)
+union
+-- ... and by the helpers a trigger's function calls with the table's name
+-- (planner_private.common_rules(tg_op, tg_relid, ...)).
+select t.relname || m[1]
+  from pg_trigger tg
+  join pg_proc p on p.oid = tg.tgfoid
+  join pg_class t on t.oid = tg.tgrelid
+  join pg_proc h on h.pronamespace = 'planner_private'::regnamespace
+   and p.prosrc ~ ('planner_private\.' || h.proname || '\(')
+  cross join regexp_matches(h.prosrc, $$\Wtable_name\s*\|\|\s*'(\w+)'$$, 'g') m
+ where p.pronamespace = 'planner_private'::regnamespace and t.relname = any($1)
 """
 
 

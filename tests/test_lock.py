@@ -727,7 +727,7 @@ async def test_concurrent_lock_and_quota_raise_never_leave_a_raised_quota_locked
 
 LOCK_MIGRATION = "2026-11-26T00:00:05:000000"
 # The lock's functions and triggers: those of 0005_lock, and since
-# 0010_table_rules the rules trigger functions with their triggers on the
+# 0011_table_rules the rules trigger functions with their triggers on the
 # three tables of the lock.
 LOCK_OBJECTS = """
 select (select count(*) from pg_proc

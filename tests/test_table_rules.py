@@ -22,7 +22,7 @@ from tests.roles import acting_as, rejected_as, rolled_back
 from tests.supabase.migrations import migration_ids
 from tests.support import DOMAIN_TABLES, Owner, connected, run_cli
 
-TABLE_RULES_MIGRATION = "2026-12-04T00:00:10:000000"
+TABLE_RULES_MIGRATION = "2026-12-04T00:00:11:000000"
 SCRATCH = "table_rules_scratch"
 SCRATCH_TABLE = f"""
 create table public.{SCRATCH} (
@@ -83,6 +83,11 @@ async def test_the_reference_set_holds_every_rule(db: asyncpg.Connection) -> Non
         "<table>_audit_insert": ("O", "planner_private.audit()"),
         "<table>_audit_update": ("O", "planner_private.audit()"),
         "<table>_audit_delete": ("O", "planner_private.audit()"),
+        **{
+            f"<table>_{kind}_{event}": ("O", "planner_private.account_usage()")
+            for kind in ("budget", "usage")
+            for event in ("insert", "update", "delete")
+        },
     }
 
 

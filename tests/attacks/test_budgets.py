@@ -537,7 +537,7 @@ async def test_every_seeded_user_is_counted_exactly_and_well_within_budget(
 
 # The migration.
 
-BUDGETS_ID = "2026-12-04T00:00:11:000000"
+BUDGETS_ID = "2026-12-04T00:00:10:000000"
 
 
 async def test_the_migration_counts_existing_rows_and_backwards_removes_it_all(

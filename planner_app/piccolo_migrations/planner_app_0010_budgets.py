@@ -1,6 +1,6 @@
 from planner_app.migration_sql import MigrationManager, add_sql_steps
 
-ID = "2026-12-04T00:00:11:000000"
+ID = "2026-12-04T00:00:10:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "Budgets: per-user bounds on the rows and bytes a user keeps and on the audit their changes write each day"
 
