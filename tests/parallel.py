@@ -2,7 +2,8 @@
 How pytest-xdist hands the suite to its workers: whole test modules, one
 at a time, to whichever worker is free (the biggest modules first), so a
 module's fixtures (the Supabase deploy walk, a compiled front-end test) are
-built once.
+built once; the modules of ``tests/supabase/`` go together, so the run
+builds one Supabase-like cluster.
 
 pytest-xdist's own ``--dist loadfile`` does the same but keys its work by
 test id, and the schemathesis test of ``tests/test_api.py`` is one id shared
@@ -19,12 +20,20 @@ from collections import OrderedDict
 from xdist.scheduler import LoadScopeScheduling
 from xdist.workermanage import WorkerController
 
+# Folders whose modules share a costly session fixture and so run on one
+# worker, as one unit: the Supabase-like cluster (initdb, start, bootstrap).
+ONE_UNIT_FOLDERS = ("tests/supabase/",)
+
 
 class ModuleScheduling(LoadScopeScheduling):
     """``LoadScopeScheduling`` by module, with work units of test indices."""
 
     def _split_scope(self, nodeid: str) -> str:
-        return nodeid.split("::", 1)[0]
+        module = nodeid.split("::", 1)[0]
+        for folder in ONE_UNIT_FOLDERS:
+            if module.startswith(folder):
+                return folder
+        return module
 
     def schedule(self) -> None:
         assert self.collection_is_completed
