@@ -14,7 +14,7 @@ built once) against
 databases of its own, named after the run and the worker; the template is
 the run's, built by the first worker that needs it while the others wait
 (an advisory lock on the server). A worker's session fixtures are its own:
-the Supabase-like cluster, the compiled ``schema/`` (``schema/dist/<worker>``).
+the Supabase-like cluster, the compiled ``schema/`` (``schema/dist-<worker>/``).
 """
 
 from __future__ import annotations

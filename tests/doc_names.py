@@ -374,10 +374,12 @@ class Checker:
                 for name in self.files
             ):
                 return True
+        # A path the project makes at run time (``.pgdata/``,
+        # ``schema/dist-<worker>/``) is git-ignored.
+        if _git_ignored(PLACEHOLDER.sub("x", text).replace("*", "x")):
+            return True
         if "*" in pattern:
             return False
-        if _git_ignored(text):
-            return True
         top = pattern.split("/")[0]
         package = _is_module(top) and importlib.util.find_spec(top)
         if package and package.submodule_search_locations:
