@@ -6,7 +6,7 @@ built once; the modules of ``tests/supabase/`` go together, so the run
 builds one Supabase-like cluster.
 
 pytest-xdist's own ``--dist loadfile`` does the same but keys its work by
-test id, and the schemathesis test of ``tests/test_api.py`` is one id shared
+test id, and the schemathesis test of the HTTP API is one id shared
 by its 92 generated cases: ``loadfile`` would run one case and drop the
 others without a word. This scheduler keys its work by the index of each
 test in the collection instead; ``tests/conftest.py`` installs it for

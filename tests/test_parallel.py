@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.support import PROJECT_ROOT
 
 # A test directory with two modules: one of plain tests, one whose three
-# cases share one test id, as the schemathesis cases of tests/test_api.py do.
+# cases share one test id, as the HTTP API's schemathesis cases do.
 CONFTEST = """
 import os
 from pathlib import Path
