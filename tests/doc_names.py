@@ -614,10 +614,16 @@ def holds(path: Path, name: str) -> bool:
     return any(pattern.search(code_of(file)) for file in files)
 
 
-def migration_sql_of(path: str) -> list[str]:
-    """The ``.sql`` files a migration module loads (none for another file)."""
+def sql_in_place_of(path: str) -> list[str]:
+    """
+    The ``.sql`` files to name instead of ``path`` when it is a migration
+    module that only loads them (no operation of Piccolo's of its own, such
+    as the ``add_table`` of the migration that creates the tables).
+    """
     file = PROJECT_ROOT / path
     if file.parent.name != "piccolo_migrations" or file.suffix != ".py":
+        return []
+    if re.search(r"\bmanager\.(add|alter|drop|rename)_\w+\(", code_of(file)):
         return []
     return sorted(p.name for p in file.parent.glob(f"{file.stem}.*.sql"))
 
@@ -626,7 +632,7 @@ def rule_table_problems(rows: list[RuleRow]) -> list[str]:
     """
     Each "enforced in" entry is a file (or folder) of the repository whose
     code holds every name given after it, at least one; a migration is
-    named by its ``.sql``, which holds the rule, not by the module that
+    named by its ``.sql``, which holds the rule, not by a module that only
     loads it.
     """
     problems = []
@@ -638,7 +644,7 @@ def rule_table_problems(rows: list[RuleRow]) -> list[str]:
             if not path.exists():
                 problems.append(f"{row.rule}: {enforcer.path} does not exist")
                 continue
-            if sql := migration_sql_of(enforcer.path):
+            if sql := sql_in_place_of(enforcer.path):
                 problems.append(
                     f"{row.rule}: {enforcer.path} only loads its SQL; name "
                     f"{' or '.join(sql)}"

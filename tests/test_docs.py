@@ -140,6 +140,9 @@ def test_a_migration_stub_or_a_name_its_file_lacks_is_refused():
         "`planner_week_lockable()`) | `tests/test_audit.py` |\n"
         "| lock constant | `planner_app/rules.py` (`LOCKED_WEEKS`) "
         "| `tests/test_lock.py` |\n"
+        "| tables (Piccolo's operations) | `planner_app/piccolo_migrations/"
+        "planner_app_0003_tables.py` (`goal_one_per_type`) "
+        "| `tests/test_schema_rules.py` |\n"
     )
     problems = doc_names.rule_table_problems(doc_names.rule_table(readme))
     assert problems == [
