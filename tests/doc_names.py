@@ -19,8 +19,9 @@ claims to be is read from its shape:
 - a project module path (``planner_app.rules.LOCKED_WEEKS``,
   ``planner_app.api:app``, or ``rules.LOCKED_WEEKS`` for a module of
   ``planner_app``): it imports;
-- a call of a bare name (``maintain_row()``): a function of the database or
-  of the repository's Python; ``test_...``: a test of the repository;
+- a call of a bare name (``maintain_row()``): a function of the database, of
+  the repository's Python or a Python builtin (a method is written with its
+  dot: ``.delete()``); ``test_...``: a test of the repository;
 - a bare name made like the project's own (``planner_...`` or
   ``<table>_...``: triggers, constraints, indexes, policies, columns): a
   name of the database (including the constraint names its functions
@@ -40,6 +41,7 @@ declared name must be used in that file and must really not exist.
 from __future__ import annotations
 
 import ast
+import builtins
 import fnmatch
 import importlib
 import importlib.util
@@ -85,6 +87,7 @@ QUALIFIED = re.compile(
     r"(?<![\w.])(?:public|planner_private|auth)\.[a-z_][a-z0-9_]*(?:\(\))?"
 )
 ELISION = "…"
+BUILTINS = set(dir(builtins))
 
 
 @dataclass(frozen=True)
@@ -333,8 +336,10 @@ class Checker:
         if name.startswith("test_"):
             return Verdict(text, "repository", name in self.python_functions)
         if call:
-            exists = name in self.python_functions or any(
-                n == name for _, n in self.catalog.functions
+            exists = (
+                name in self.python_functions
+                or name in BUILTINS
+                or any(n == name for _, n in self.catalog.functions)
             )
             return Verdict(text, "schema", exists)
         if self._is_projects(name):
