@@ -10,11 +10,12 @@ are dropped when the run ends.
 The suite runs in parallel (pytest-xdist: ``-n auto --dist loadfile`` in
 ``pyproject.toml``; ``-n 0`` runs it in one process). Each worker process
 runs whole test modules (:mod:`tests.parallel`, so a module's fixtures are
-built once) against
-databases of its own, named after the run and the worker; the template is
-the run's, built by the first worker that needs it while the others wait
-(an advisory lock on the server). A worker's session fixtures are its own:
-the Supabase-like cluster, the compiled ``schema/`` (``schema/dist-<worker>/``).
+built once) against databases of its own, named after the run and the
+worker; the template is the run's, built by the first worker that needs it
+while the others wait (an advisory lock on the server). Other session
+fixtures are a worker's own: its seeded database, the attack suite's users,
+the compiled ``schema/`` (``schema/dist-<worker>/``); the Supabase-like
+cluster is built by the one worker that runs ``tests/supabase/``.
 """
 
 from __future__ import annotations
