@@ -3,7 +3,8 @@ The names the docs use, and whether each one exists.
 
 A name is what a code span holds: ```name``` in README.md and docs/*.md
 (and the schema-qualified names of their ``sql`` blocks), ````name```` or
-```name``` in the docstrings and comments of ``planner_app/``. What a span
+```name``` in the docstrings and comments of ``planner_app/`` and in the
+comments of its unreleased migrations' SQL (a released one is frozen). What a span
 claims to be is read from its shape:
 
 - a repository path (``planner_app/rules.py``, ``docs/``, ``errors.py``,
@@ -76,7 +77,7 @@ PYTHON_ROOTS = ("planner_app", "seeds", "tests", "benchmarks", "scripts")
 IMPORTABLE_ROOTS = ("planner_app", "seeds", "tests", "piccolo_conf")
 SQL_SCHEMAS = ("public", "planner_private", "auth", "extensions", "pg_catalog")
 MARKER = re.compile(
-    r"(?:<!--|#)[ \t]*not in the (schema|repository):[ \t]*(.*?)[ \t]*(?:-->|$)",
+    r"(?:<!--|#|--)[ \t]*not in the (schema|repository):[ \t]*(.*?)[ \t]*(?:-->|$)",
     re.M,
 )
 SPAN = re.compile(r"(`+)([^`\n]+?)\1(?!`)")
@@ -196,10 +197,12 @@ def released_migrations() -> set[str]:
 
 
 def module_files() -> list[Path]:
+    """The modules of ``planner_app/`` and the SQL of unreleased migrations."""
     frozen = released_migrations()
+    package = PROJECT_ROOT / "planner_app"
     return [
         path
-        for path in sorted((PROJECT_ROOT / "planner_app").rglob("*.py"))
+        for path in sorted([*package.rglob("*.py"), *package.rglob("*.sql")])
         if path.name not in frozen
     ]
 
@@ -238,6 +241,14 @@ def python_mentions(where: str, text: str) -> Iterator[Mention]:
         if token.type == tokenize.COMMENT:
             for span in SPAN.finditer(token.string):
                 yield Mention(where, token.start[0], span.group(2))
+
+
+def sql_mentions(where: str, text: str) -> Iterator[Mention]:
+    """Code spans of the ``--`` comments of a SQL file."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "--" in line:
+            for span in SPAN.finditer(line.split("--", 1)[1]):
+                yield Mention(where, number, span.group(2))
 
 
 def declared_absent(text: str) -> dict[str, set[str]]:
@@ -479,11 +490,12 @@ def problems_in(checker: Checker, where: str, text: str) -> list[str]:
     What the file ``where`` (text ``text``) names that does not exist, and
     what it declares absent that it does not use or that exists after all.
     """
-    mentions = (
-        python_mentions(where, text)
-        if where.endswith(".py")
-        else markdown_mentions(where, text)
-    )
+    if where.endswith(".py"):
+        mentions = python_mentions(where, text)
+    elif where.endswith(".sql"):
+        mentions = sql_mentions(where, text)
+    else:
+        mentions = markdown_mentions(where, text)
     declared = declared_absent(text)
     used: set[str] = set()
     problems = []
