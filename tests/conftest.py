@@ -1,11 +1,21 @@
 """
 Every test run gets its own throwaway databases on a real PostgreSQL server:
 the server of ``DATABASE_URL`` when it is set, otherwise the project's
-embedded PostgreSQL. A template database is migrated once with the real CLI
-(``piccolo migrations forwards all``); the run's database, and any other
-migrated database a test asks for, is a copy of it (``CREATE DATABASE ...
-TEMPLATE``). Tests of migrating itself start from empty databases. All are
-dropped when the run ends.
+embedded PostgreSQL. A template database is migrated once per run with the
+real CLI (``piccolo migrations forwards all``); the run's database, and any
+other migrated database a test asks for, is a copy of it (``CREATE DATABASE
+... TEMPLATE``). Tests of migrating itself start from empty databases. All
+are dropped when the run ends.
+
+The suite runs in parallel (pytest-xdist: ``-n auto --dist loadfile`` in
+``pyproject.toml``; ``-n 0`` runs it in one process). Each worker process
+runs whole test modules (:mod:`tests.parallel`, so a module's fixtures are
+built once) against databases of its own, named after the run and the
+worker; the template is the run's, built by the first worker that needs it
+while the others wait (an advisory lock on the server). Other session
+fixtures are a worker's own: its seeded database, the attack suite's users,
+the compiled ``schema/`` (``schema/dist-<worker>/``); the Supabase-like
+cluster is built by the one worker that runs ``tests/supabase/``.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 
 import asyncpg
 import pytest
@@ -25,12 +36,29 @@ from planner_app.database import (
 )
 from tests.support import Owner, build_owner, connected, run_cli
 
-RUN_PREFIX = f"planner_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-TEMPLATE_DB = f"{RUN_PREFIX}_template"
-MAIN_DB = f"{RUN_PREFIX}_main"
-# Every database the run creates, dropped together when it ends: each DROP
-# DATABASE waits for a checkpoint, and concurrent drops share one.
-CREATED: list[str] = []
+
+@dataclass(frozen=True)
+class Run:
+    """
+    The names of a test run's databases. ``run_id`` is shared by the
+    controller and the workers of one run; ``prefix`` is this process's.
+    """
+
+    engine: str
+    server_url: str
+    run_id: str
+    prefix: str
+
+    @property
+    def template(self) -> str:
+        return f"{self.run_id}_template"
+
+    @property
+    def main(self) -> str:
+        return f"{self.prefix}_main"
+
+    def new_name(self, what: str) -> str:
+        return f"{self.prefix}_{what}_{uuid.uuid4().hex[:6]}"
 
 
 def _server_url() -> str:
@@ -38,6 +66,10 @@ def _server_url() -> str:
     if url:
         return validate_database_url(url)
     return embedded_server_url("postgres")
+
+
+def _run_of(config: pytest.Config) -> Run:
+    return config.planner_run  # type: ignore[attr-defined]
 
 
 async def _create_database(
@@ -50,76 +82,157 @@ async def _create_database(
     """
     async with connected(with_database(server_url, "postgres")) as conn:
         copy_of = f' template "{template}"' if template else ""
-        CREATED.append(name)
         await conn.execute(f'create database "{name}"{copy_of}')
         await conn.execute(f'alter database "{name}" set synchronous_commit = off')
     return with_database(server_url, name)
 
 
-async def _drop_databases(server_url: str, names: list[str]) -> None:
+async def _drop_run_databases(server_url: str, run_id: str) -> None:
+    """
+    Drop every database of the run (every worker's and the template), ten
+    at a time: each DROP DATABASE waits for a checkpoint, and concurrent
+    drops share one.
+    """
+    maintenance = with_database(server_url, "postgres")
+    async with connected(maintenance) as conn:
+        names = await conn.fetch(
+            "select datname from pg_database where starts_with(datname, $1)",
+            f"{run_id}_",
+        )
+
     async def drop(name: str) -> None:
-        async with connected(with_database(server_url, "postgres")) as conn:
+        async with connected(maintenance) as conn:
             await conn.execute(f'drop database if exists "{name}" with (force)')
 
     for start in range(0, len(names), 10):
-        await asyncio.gather(*(drop(name) for name in names[start : start + 10]))
+        batch = names[start : start + 10]
+        await asyncio.gather(*(drop(row["datname"]) for row in batch))
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    engine = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded"
-    server_url = _server_url()
-    test_db = MAIN_DB
-    config.planner_engine = engine  # type: ignore[attr-defined]
-    config.planner_server_url = server_url  # type: ignore[attr-defined]
-    config.planner_test_db = test_db  # type: ignore[attr-defined]
+    if _is_worker(config):
+        # A pytest-xdist worker: the controller's engine, server and run.
+        shared = config.workerinput  # type: ignore[attr-defined]
+        run_id = shared["planner_run_id"]
+        run = Run(
+            engine=shared["planner_engine"],
+            server_url=shared["planner_server_url"],
+            run_id=run_id,
+            prefix=f"{run_id}_{shared['workerid']}",
+        )
+    else:
+        run_id = f"planner_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+        run = Run(
+            engine="DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded",
+            server_url=_server_url(),
+            run_id=run_id,
+            prefix=run_id,
+        )
+    config.planner_run = run  # type: ignore[attr-defined]
+    config.planner_engine = run.engine  # type: ignore[attr-defined]
     # Everything from here on (Piccolo's engine, CLI subprocesses) talks to
-    # the throwaway database.
-    os.environ["PLANNER_TEST_ENGINE"] = engine
-    os.environ["DATABASE_URL"] = with_database(server_url, test_db)
+    # this process's throwaway database.
+    os.environ["PLANNER_TEST_ENGINE"] = run.engine
+    os.environ["DATABASE_URL"] = with_database(run.server_url, run.main)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """pytest-xdist, before a worker starts: the run it belongs to."""
+    run = _run_of(node.config)
+    node.workerinput["planner_engine"] = run.engine
+    node.workerinput["planner_server_url"] = run.server_url
+    node.workerinput["planner_run_id"] = run.run_id
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """``--dist loadfile``: whole modules per worker, by test index."""
+    if config.getoption("dist") == "loadfile":
+        from tests.parallel import ModuleScheduling
+
+        return ModuleScheduling(config, log)
+    return None
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """
+    ``-n auto``: one worker per CPU, and at least two, since a test spends
+    much of its time waiting for the server or a subprocess (unless
+    ``PYTEST_XDIST_AUTO_NUM_WORKERS`` says otherwise).
+    """
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    return max(os.cpu_count() or 1, 2)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    server_url = getattr(config, "planner_server_url", None)
-    if server_url:
-        asyncio.run(_drop_databases(server_url, CREATED))
+    run = getattr(config, "planner_run", None)
+    # The controller (or the only process), once every worker has finished.
+    if run is not None and not _is_worker(config):
+        asyncio.run(_drop_run_databases(run.server_url, run.run_id))
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return (
-        f"planner database: {config.planner_test_db} "  # type: ignore[attr-defined]
-        f"on the {config.planner_engine} server"  # type: ignore[attr-defined]
-    )
+    run = _run_of(config)
+    return f"planner databases: {run.run_id}_* on the {run.engine} server"
 
 
 @pytest.fixture(scope="session")
-def server_url(pytestconfig: pytest.Config) -> str:
+def run(pytestconfig: pytest.Config) -> Run:
+    """The names of this run's databases."""
+    return _run_of(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def server_url(run: Run) -> str:
     """The URL of the server's maintenance database."""
-    return with_database(pytestconfig.planner_server_url, "postgres")  # type: ignore[attr-defined]
+    return with_database(run.server_url, "postgres")
 
 
 @pytest.fixture(scope="session")
-async def template_database(server_url: str) -> str:
+async def template_database(server_url: str, run: Run) -> str:
     """
     The name of a database migrated from empty by the real CLI (``piccolo
     migrations forwards all``) that is never connected to again: every
     migrated database of the run is a copy of it, and the tests of what
-    ``forwards`` builds read such a copy.
+    ``forwards`` builds read such a copy. One per run: the first worker to
+    get here builds it, the others wait for the lock and find it built
+    (no connections allowed is the sign it is complete).
     """
-    url = await _create_database(server_url, TEMPLATE_DB)
-    result = run_cli("migrations", "forwards", "all", database_url=url)
-    assert result.returncode == 0, result.stderr + result.stdout
+    name = run.template
     async with connected(server_url) as conn:
-        # A copy needs a template nobody is connected to.
-        await conn.execute(
-            f'alter database "{TEMPLATE_DB}" with allow_connections false'
-        )
-    return TEMPLATE_DB
+        await conn.execute("select pg_advisory_lock(hashtext($1))", name)
+        try:
+            complete = await conn.fetchval(
+                "select not datallowconn from pg_database where datname = $1", name
+            )
+            if not complete:
+                await conn.execute(f'drop database if exists "{name}"')
+                url = await _create_database(server_url, name)
+                result = run_cli("migrations", "forwards", "all", database_url=url)
+                assert result.returncode == 0, result.stderr + result.stdout
+                # A copy needs a template nobody is connected to.
+                await conn.execute(
+                    f'alter database "{name}" with allow_connections false'
+                )
+        finally:
+            await conn.execute("select pg_advisory_unlock(hashtext($1))", name)
+    return name
 
 
 @pytest.fixture(scope="session")
-async def database_url(server_url: str, template_database: str) -> str:
-    """The URL of this run's migrated database (``DATABASE_URL`` of the run)."""
-    url = await _create_database(server_url, MAIN_DB, template=template_database)
+async def database_url(server_url: str, template_database: str, run: Run) -> str:
+    """
+    The URL of this process's migrated database (``DATABASE_URL`` of the
+    run, or of the worker).
+    """
+    url = await _create_database(server_url, run.main, template=template_database)
     assert url == os.environ["DATABASE_URL"]
     return url
 
@@ -157,7 +270,7 @@ async def locked(db: asyncpg.Connection) -> Owner:
 
 @pytest.fixture
 def fresh_database(
-    server_url: str, template_database: str
+    server_url: str, template_database: str, run: Run
 ) -> Callable[..., Awaitable[str]]:
     """
     A factory of databases on the test server, dropped when the run ends:
@@ -166,7 +279,7 @@ def fresh_database(
     """
 
     async def create(*, migrated: bool = False) -> str:
-        name = f"{RUN_PREFIX}_{len(CREATED) + 1}_{uuid.uuid4().hex[:4]}"
+        name = run.new_name("migrated" if migrated else "empty")
         template = template_database if migrated else None
         return await _create_database(server_url, name, template=template)
 
@@ -196,7 +309,7 @@ def unused_port() -> int:
 
 
 @pytest.fixture(scope="session")
-async def seeded_database(server_url: str, template_database: str) -> str:
+async def seeded_database(server_url: str, template_database: str, run: Run) -> str:
     """
     A migrated database of its own (a copy of the template) filled by the
     seed (three users), shared by the tests that only read it. The seed
@@ -204,7 +317,7 @@ async def seeded_database(server_url: str, template_database: str) -> str:
     """
     from seeds import seed
 
-    name = f"{RUN_PREFIX}_seeded"
+    name = run.new_name("seeded")
     url = await _create_database(server_url, name, template=template_database)
     report = await seed(url, users=3)
     assert report.users_created == 3

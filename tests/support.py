@@ -7,6 +7,7 @@ write changed nothing.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -28,6 +29,9 @@ PICCOLO = str(Path(sys.executable).with_name("piccolo"))
 # domain tables (each row has an owner), then audit_log.
 DOMAIN_TABLES = tuple(table._meta.tablename for table in tables.DOMAIN_TABLES)
 PLANNER_TABLES = tuple(table._meta.tablename for table in tables.TABLES)
+# Login roles some tests create and drop again (roles are cluster-wide, so
+# tests running at the same time on the server see them come and go).
+THROWAWAY_ROLE = re.compile(r"planner_(api|attack)_[0-9a-f]{8}")
 # Every planner row belongs to a row of this table (its owner).
 USERS_TABLE = "auth.users"
 SNAPSHOT_TABLES = (USERS_TABLE, *PLANNER_TABLES)

@@ -10,8 +10,11 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from planner_app import rules
-from tests.support import PROJECT_ROOT
+from tests import doc_names
+from tests.support import PROJECT_ROOT, connected
 
 MIGRATIONS = PROJECT_ROOT / "planner_app" / "piccolo_migrations"
 TEXT_SUFFIXES = {
@@ -103,36 +106,67 @@ def test_the_readme_links_the_product_contract():
     assert (PROJECT_ROOT / "docs" / "product.md").is_file()
 
 
-def rule_table_paths() -> list[str]:
-    """Every path in the README's "where each rule lives" table."""
-    readme = (PROJECT_ROOT / "README.md").read_text()
-    section = readme.split("## Where each rule lives", 1)[1].split("\n## ", 1)[0]
-    rows = [line for line in section.splitlines() if line.startswith("| ")][2:]
+def rule_rows() -> list[doc_names.RuleRow]:
+    rows = doc_names.rule_table((PROJECT_ROOT / "README.md").read_text())
     assert rows, "the README has a rule table"
-    paths = []
-    for row in rows:
-        rule, enforced, tested = row.strip("|").split(" | ")
-        assert enforced.strip() and tested.strip(), rule
-        paths += re.findall(r"`([\w./-]+\.\w+)`", enforced + tested)
-    return paths
+    return rows
 
 
 def test_every_path_the_rule_table_names_exists():
-    paths = rule_table_paths()
+    paths = [
+        path
+        for row in rule_rows()
+        for path in (*(e.path for e in row.enforcers), *row.tests)
+    ]
     assert any(p.startswith("tests/") for p in paths)
     missing = [p for p in paths if not (PROJECT_ROOT / p).exists()]
     assert missing == []
 
 
-def test_the_rule_table_names_only_files_of_the_repository_besides_migrations():
-    """The part of the table that does not wait for the baseline."""
-    missing = [
-        p
-        for p in rule_table_paths()
-        if not p.startswith("planner_app/piccolo_migrations/")
-        and not (PROJECT_ROOT / p).exists()
+def test_each_rule_points_at_the_code_that_holds_it():
+    problems = doc_names.rule_table_problems(rule_rows())
+    assert not problems, "\n".join(problems)
+
+
+def test_a_migration_stub_or_a_name_its_file_lacks_is_refused():
+    """The table as it was: a migration's module, which only loads its SQL."""
+    readme = (
+        "## Where each rule lives\n\n| rule | enforced in | tested in |\n"
+        "|---|---|---|\n"
+        "| lock | `planner_app/piccolo_migrations/planner_app_0005_lock.py` "
+        "| `tests/test_lock.py` |\n"
+        "| audit | `planner_app/piccolo_migrations/"
+        "planner_app_0002_protection.forwards.sql` (`planner_private.audit()`, "
+        "`planner_week_lockable()`) | `tests/test_audit.py` |\n"
+        "| lock constant | `planner_app/rules.py` (`LOCKED_WEEKS`) "
+        "| `tests/test_lock.py` |\n"
+        "| tables (Piccolo's operations) | `planner_app/piccolo_migrations/"
+        "planner_app_0003_tables.py` (`goal_one_per_type`) "
+        "| `tests/test_schema_rules.py` |\n"
+    )
+    problems = doc_names.rule_table_problems(doc_names.rule_table(readme))
+    assert problems == [
+        "lock: planner_app/piccolo_migrations/planner_app_0005_lock.py only loads "
+        "its SQL; name planner_app_0005_lock.backwards.sql or "
+        "planner_app_0005_lock.forwards.sql",
+        "lock: give planner_app/piccolo_migrations/planner_app_0005_lock.py a name "
+        "from its code, e.g. `planner_app/piccolo_migrations/"
+        "planner_app_0005_lock.py` (`the_function()`)",
+        "audit: the code of planner_app/piccolo_migrations/"
+        "planner_app_0002_protection.forwards.sql has no `planner_week_lockable()`",
     ]
-    assert missing == []
+
+
+def test_a_name_only_a_comment_holds_is_not_code(tmp_path: Path):
+    sql = tmp_path / "rule.forwards.sql"
+    sql.write_text("-- planner_private.gone()\nselect planner_private.kept();\n")
+    module = tmp_path / "rule.py"
+    module.write_text('"""GONE"""\n# KEPT_TOO\nKEPT = 1\n')
+    assert doc_names.holds(sql, "planner_private.kept()")
+    assert not doc_names.holds(sql, "planner_private.gone()")
+    assert doc_names.holds(module, "KEPT")
+    assert not doc_names.holds(module, "GONE")
+    assert not doc_names.holds(module, "KEPT_TOO")
 
 
 def test_the_contracts_size_table_is_the_one_in_rules_py():
@@ -146,3 +180,103 @@ def test_the_contracts_size_table_is_the_one_in_rules_py():
     expected = {c: (n, "characters") for c, n in rules.TEXT_MAX_CHARS.items()}
     expected |= {c: (n, "bytes") for c, n in rules.JSON_MAX_BYTES.items()}
     assert documented == expected
+
+
+# -- Every name the docs and the code use exists (tests/doc_names.py) ---------
+
+
+@pytest.fixture(scope="module")
+async def checker(migrated: str) -> doc_names.Checker:
+    async with connected(migrated) as conn:
+        return doc_names.Checker(await doc_names.read_catalog(conn))
+
+
+def test_every_name_the_docs_use_exists(checker: doc_names.Checker) -> None:
+    problems = []
+    for path in doc_names.doc_files():
+        problems += doc_names.problems_of(checker, path)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_name_the_modules_comments_and_docstrings_use_exists(
+    checker: doc_names.Checker,
+) -> None:
+    problems = []
+    for path in doc_names.module_files():
+        problems += doc_names.problems_of(checker, path)
+    assert not problems, "\n".join(problems)
+
+
+def not_found(checker: doc_names.Checker, text: str, where: str = "docs/x.md"):
+    """The names of ``text`` that the checker finds missing."""
+    return [
+        problem.split(": `", 1)[1].split("`", 1)[0]
+        for problem in doc_names.problems_in(checker, where, text)
+    ]
+
+
+def test_names_that_do_not_exist_are_found(checker: doc_names.Checker) -> None:
+    text = """
+The function `planner_week_lockable(week_no)`, or `public.planner_audit()`,
+the column `cycle.lockd_at`, the trigger `plan_item_lock_upd`, the path
+`planner_app/piccolo_migrations/planner_app_0005_lock.forwards.sq`, the
+folder `seeds/fixture/`, the module `planner_app.rules.LOCKED_WEEK`, the
+test `test_nothing_of_the_sort`, the pattern `<table>_audit`.
+
+```sql
+select planner_private.protectt('public.vision');
+```
+"""
+    assert not_found(checker, text) == [
+        "planner_week_lockable(week_no)",
+        "public.planner_audit()",
+        "cycle.lockd_at",
+        "plan_item_lock_upd",
+        "planner_app/piccolo_migrations/planner_app_0005_lock.forwards.sq",
+        "seeds/fixture/",
+        "planner_app.rules.LOCKED_WEEK",
+        "test_nothing_of_the_sort",
+        "<table>_audit",
+        "planner_private.protectt",
+    ]
+
+
+def test_names_that_exist_pass(checker: doc_names.Checker) -> None:
+    text = """
+`planner_private.week_lockable()`, `planner_private.attach_table_rules(table)`,
+`public.cycle`, `auth.users.id`, `cycle.lock_enforced`,
+`plan_item_rules_update`, `cycle_lock_one_way` (raised, not a catalog
+constraint), `<table>_audit_update`, `<table>_id_never_changes`,
+`*_same_owner_fkey`, `planner_app/rules.py`, `docs/`, `.pgdata/`,
+`errors.py`, `*.forwards.sql`, `planner_app.rules.LOCKED_WEEKS`,
+`rules.LOCKED_WEEKS`, `planner_app.api:app`, `common_rules()`,
+`test_names_that_exist_pass`,
+`select planner_private.attach_table_rules('public.goal')`,
+and prose: `--dry-run`, `lock_enforced = true`, `PT423`, `supabase_admin`.
+"""
+    assert not_found(checker, text) == []
+
+
+def test_a_name_declared_absent_must_be_absent_and_used(
+    checker: doc_names.Checker,
+) -> None:
+    declared = (
+        "<!-- not in the schema: cycle_streak (an example), cycle_no_overlap,"
+        " cycle_unused -->\n"
+        "<!-- not in the repository: docs/habits.md -->\n"
+        "A recipe adds `cycle_streak`; see `docs/habits.md` and `cycle_no_overlap`."
+    )
+    problems = doc_names.problems_in(checker, "docs/x.md", declared)
+    assert problems == [
+        "docs/x.md:3: `cycle_no_overlap` exists, so it needs no marker",
+        "docs/x.md: declares `cycle_unused` not in the schema, "
+        "but no name the check reads is that",
+    ]
+    module = (
+        '"""Uses ``.handle_pids.json``."""\n'
+        "# not in the repository: .handle_pids.json\n"
+    )
+    assert doc_names.problems_in(checker, "planner_app/x.py", module) == []
+    assert not_found(checker, '"""Uses ``planner_week_lockable()``."""\n', "x.py") == [
+        "planner_week_lockable()"
+    ]

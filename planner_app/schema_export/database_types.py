@@ -24,6 +24,7 @@ such as ``goal(*, task(*))`` are typed. Tables, columns
 and relationships are sorted by name, like Supabase's output.
 """
 
+# not in the schema: cycle_status (the Database type's name for cycle.status)
 from __future__ import annotations
 
 import json

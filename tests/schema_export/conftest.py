@@ -8,6 +8,7 @@ packages come from ``npm ci --prefix schema``.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,10 +22,13 @@ SCHEMA_DIR = PROJECT_ROOT / "schema"
 TSC = SCHEMA_DIR / "node_modules" / ".bin" / "tsc"
 
 
-def typescript(project: Path) -> subprocess.CompletedProcess[str]:
-    """Run ``tsc -p project``."""
+def typescript(project: Path, *options: str) -> subprocess.CompletedProcess[str]:
+    """Run ``tsc -p project [options]``."""
     return subprocess.run(
-        [str(TSC), "-p", str(project)], capture_output=True, text=True, timeout=300
+        [str(TSC), "-p", str(project), *options],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -33,13 +37,16 @@ def compiled() -> Path:
     """
     Type-check everything in ``schema/`` (``tsconfig.json``: the generated
     Zod schemas and ``Database`` type, ``validate.ts`` and the supabase-js
-    type tests of ``database.typetest.ts``) and compile it to ``schema/dist``.
+    type tests of ``database.typetest.ts``) and compile it to ``schema/dist``
+    (``schema/dist-<worker>`` in a parallel run: each worker has its own).
     """
     assert TSC.exists(), "the node packages are missing: run npm ci --prefix schema"
-    shutil.rmtree(SCHEMA_DIR / "dist", ignore_errors=True)
-    result = typescript(SCHEMA_DIR)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    out = SCHEMA_DIR / (f"dist-{worker}" if worker else "dist")
+    shutil.rmtree(out, ignore_errors=True)
+    result = typescript(SCHEMA_DIR, "--outDir", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
-    return SCHEMA_DIR / "dist"
+    return out
 
 
 def ask_zod(compiled: Path, body: str, payload: Any) -> Any:

@@ -192,10 +192,12 @@ async def deploy_walk(
 ) -> AsyncIterator[dict[tuple[str, str], list[str]]]:
     """
     Walk ``forwards all`` one migration ID at a time on one new database.
-    For each migration: first a deploy in which that migration fails at its
-    end ("failed"), then the migration applied for real ("committed"), each
-    followed by what the API roles can reach. Returns the problems found,
-    keyed by (state, migration id).
+    For each migration, a deploy (``forwards all``) in which that migration
+    fails at its end: the deploy first commits the migration before it,
+    then fails, so what the API roles can reach afterwards is that one
+    "committed" and this one "failed" (a failed deploy that left something
+    behind shows under both). A last real ``forwards all`` commits the last
+    migration. Returns the problems found, keyed by (state, migration id).
     """
     name = await supabase.create_database("walk")
     url = supabase.url(MIGRATOR, name)
@@ -212,14 +214,19 @@ async def deploy_walk(
                     f"the deploy did not fail as arranged:\n{failed.stdout}"
                     f"{failed.stderr}"
                 )
-            if await applied_migrations(conn) != MIGRATION_IDS[:index]:
-                recorded = await applied_migrations(conn)
-                problems.append(f"the failed migration was recorded: {recorded}")
-            found[("failed", migration_id)] = problems + await exposures(conn)
+            recorded = await applied_migrations(conn)
+            if recorded != MIGRATION_IDS[:index]:
+                problems.append(
+                    f"recorded after the deploy failed in {migration_id}: {recorded}"
+                )
+            problems += await exposures(conn)
+            found[("failed", migration_id)] = problems
+            if index:
+                found[("committed", MIGRATION_IDS[index - 1])] = problems
 
-            migrate(url, "forwards", "planner_app", migration_id)
-            assert await applied_migrations(conn) == MIGRATION_IDS[: index + 1]
-            found[("committed", migration_id)] = await exposures(conn)
+        migrate(url, "forwards", "all")
+        assert await applied_migrations(conn) == MIGRATION_IDS
+        found[("committed", MIGRATION_IDS[-1])] = await exposures(conn)
         yield found
     finally:
         await conn.close()
