@@ -72,16 +72,21 @@ class Served:
 
 
 @asynccontextmanager
-async def served_api(database_url: str, secret: str) -> AsyncIterator[Served]:
+async def served_api(
+    database_url: str, secret: str, *options: str
+) -> AsyncIterator[Served]:
     """
     ``piccolo planner_app serve`` on a free port of 127.0.0.1, on
     ``database_url``, until the block ends (then terminated, or killed).
+
+    :param options:
+        More options of ``serve`` (``--body-timeout=2``).
     """
     port = free_port()
     # A file, not a pipe: a full pipe would stall the server's logging.
     log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed below)
     server = subprocess.Popen(
-        [PICCOLO, "planner_app", "serve", f"--port={port}"],
+        [PICCOLO, "planner_app", "serve", f"--port={port}", *options],
         cwd=PROJECT_ROOT,
         env={**os.environ, JWT_SECRET_VARIABLE: secret, "DATABASE_URL": database_url},
         stdout=log,

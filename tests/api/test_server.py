@@ -11,6 +11,7 @@ import uuid
 
 import asyncpg
 import httpx
+import pytest
 
 from planner_app.api import JWT_SECRET_VARIABLE
 from tests.api.helpers import SECRET, as_user, problem
@@ -57,3 +58,13 @@ async def test_serve_runs_the_api_on_loopback(db: asyncpg.Connection, migrated: 
         )
         == "authenticated"
     )
+
+
+@pytest.mark.parametrize("option", ["--body-timeout=0", "--header-timeout=nan"])
+def test_serve_refuses_a_deadline_out_of_range_in_one_line(option: str) -> None:
+    result = run_cli("planner_app", "serve", option, env={"PLANNER_JWT_SECRET": SECRET})
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"error: {option.split('=')[0]} takes seconds from 0 to 300, got "
+        f"{float(option.split('=')[1])}"
+    ]

@@ -46,12 +46,18 @@ async def conn_b(migrated: str) -> AsyncIterator[asyncpg.Connection]:
         yield conn
 
 
+# The deadlines for slow clients, shortened so the attacks on them do not
+# wait out the defaults (10 s each, docs/api.md "Limits").
+SERVED_DEADLINES = ("--header-timeout=3", "--body-timeout=3")
+
+
 @pytest.fixture(scope="module")
 async def served(migrated: str) -> AsyncIterator[Served]:
-    """``serve`` on a free port, as a login role of its own, per test module."""
+    """``serve`` on a free port, as a login role of its own, per test module
+    (its slow-client deadlines 3 s: :data:`SERVED_DEADLINES`)."""
     async with (
         connected(migrated) as conn,
         api_login_role(conn, migrated) as login_url,
-        served_api(login_url, SECRET) as served,
+        served_api(login_url, SECRET, *SERVED_DEADLINES) as served,
     ):
         yield served
