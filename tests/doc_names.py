@@ -56,7 +56,7 @@ from pathlib import Path
 
 import asyncpg
 
-from tests.support import PROJECT_ROOT
+from tests.support import PROJECT_ROOT, closing_bracket
 
 FILE_SUFFIXES = (
     ".py",
@@ -580,18 +580,10 @@ def _enforcers(cell: str) -> Iterator[Enforcer]:
 
 
 def _closing_bracket(text: str, opening: int) -> int:
-    depth, quoted = 0, False
-    for index in range(opening, len(text)):
-        char = text[index]
-        if char == "`":
-            quoted = not quoted
-        elif not quoted and char == "(":
-            depth += 1
-        elif not quoted and char == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-    raise ValueError(f"unclosed bracket in {text!r}")
+    closing = closing_bracket(text, opening, "`")
+    if closing < 0:
+        raise ValueError(f"unclosed bracket in {text!r}")
+    return closing
 
 
 def code_of(path: Path) -> str:

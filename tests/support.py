@@ -353,3 +353,23 @@ ONE_COLUMN_CHANGE: dict[str, str] = {
     "chat_session": "title = 'Renamed'",
     "chat_message": "content = content || '!'",
 }
+
+
+def closing_bracket(text: str, opening: int, quote: str) -> int:
+    """
+    The index of the ``)`` that closes the ``(`` at or after ``opening`` in
+    ``text``, brackets between ``quote`` characters left out; -1 when none
+    does.
+    """
+    depth, quoted = 0, False
+    for index in range(opening, len(text)):
+        char = text[index]
+        if char == quote:
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from planner_app.schema_export.catalog import assigned_columns
-from tests.support import PROJECT_ROOT
+from tests.support import PROJECT_ROOT, closing_bracket
 
 SCHEMA_DIR = PROJECT_ROOT / "schema"
 GENERATOR = SCHEMA_DIR / "node_modules/@supabase/postgres-meta/dist/server/server.js"
@@ -106,25 +106,9 @@ class RelationFacts:
 def strip_parentheses(text: str) -> str:
     """``((a = b))`` -> ``a = b``; ``(a) OR (b)`` stays."""
     text = text.strip()
-    while text.startswith("(") and _closing(text, 0) == len(text) - 1:
+    while text.startswith("(") and closing_bracket(text, 0, "'") == len(text) - 1:
         text = text[1:-1].strip()
     return text
-
-
-def _closing(text: str, start: int) -> int:
-    depth = 0
-    quoted = False
-    for index in range(start, len(text)):
-        char = text[index]
-        if char == "'":
-            quoted = not quoted
-        elif not quoted and char == "(":
-            depth += 1
-        elif not quoted and char == ")":
-            depth -= 1
-            if depth == 0:
-                return index
-    return -1
 
 
 def conjuncts(definition: str) -> list[str]:
