@@ -9,7 +9,7 @@ from typing import Any
 
 import asyncpg
 
-SCHEMAS = ("public", "auth")
+SCHEMAS = ("public", "auth", "planner_private")
 
 _QUERIES: dict[str, str] = {
     "columns": """
@@ -55,6 +55,15 @@ _QUERIES: dict[str, str] = {
         where n.nspname = any($1) and c.relkind in ('r', 'p', 'v', 'S')
     """,
     "extensions": "select extname from pg_extension where $1::text[] is not null",
+    # What PUBLIC may not run among PostgreSQL's own functions (0013 revokes
+    # the large-object ones): by meaning, not by the ACL's spelling.
+    "system_functions_public_may_not_run": """
+        select p.oid::regprocedure::text
+        from pg_proc p
+        where p.pronamespace = 'pg_catalog'::regnamespace
+          and not has_function_privilege('public', p.oid, 'EXECUTE')
+          and $1::text[] is not null
+    """,
     "schemas": "select nspname from pg_namespace where nspname = any($1)",
 }
 
@@ -62,7 +71,7 @@ _QUERIES: dict[str, str] = {
 async def schema_fingerprint(
     conn: asyncpg.Connection, schemas: tuple[str, ...] = SCHEMAS
 ) -> dict[str, list[Any]]:
-    """Sorted catalog facts of ``schemas`` (``public`` and ``auth``)."""
+    """Sorted catalog facts of ``schemas`` (by default the project's three)."""
     fingerprint: dict[str, list[Any]] = {}
     for name, query in _QUERIES.items():
         rows = await conn.fetch(query, list(schemas))

@@ -29,11 +29,16 @@ import asyncpg
 
 # Row-level security is enabled on these, but they have no policy on
 # purpose, so no API role can read or write them (the migration role owns
-# them and is not affected): Piccolo's bookkeeping table, and the budgets'
-# counters, written only by the budget triggers (splinter reports such a
-# table at level INFO).
+# them and is not affected): Piccolo's bookkeeping table, the budgets'
+# counters, written only by the budget triggers, and 0013's record of the
+# large-object functions it revoked (splinter reports such a table at level
+# INFO).
 TABLES_WITHOUT_POLICIES = frozenset(
-    {"public.migration", "planner_private.budget_usage"}
+    {
+        "public.migration",
+        "planner_private.budget_usage",
+        "planner_private.revoked_large_object_functions",
+    }
 )
 
 # Schemas Supabase's linter leaves alone: its own and the system's. Every
