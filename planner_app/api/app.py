@@ -60,6 +60,9 @@ def create_app(
             "its caller under the database's row-level security."
         ),
         lifespan=lifespan,
+        # No redirect from /api/x to /api/x/: its Location would be built
+        # from the client's Host header. A path without its slash is a 404.
+        redirect_slashes=False,
     )
     for router in ROUTERS:
         app.include_router(router)

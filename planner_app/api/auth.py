@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,12 @@ from planner_app.errors import PlannerError
 
 JWT_SECRET_VARIABLE = "PLANNER_JWT_SECRET"
 MIN_SECRET_BYTES = 32
+# Seconds of clock difference allowed between the token's issuer and this
+# server for exp, nbf and iat (PostgREST allows the same 30).
+CLOCK_SKEW_SECONDS = 30
+_UUID_TEXT = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 """HS256 keys shorter than its 32-byte digest are refused (RFC 7518 3.2)."""
 
 API_ROLES = ("anon", "authenticated", "service_role")
@@ -108,21 +115,28 @@ def authenticate(authorization: str | None, secret: str) -> Caller:
             secret,
             algorithms=["HS256"],
             options={"require": ["exp"], "verify_aud": False},
+            leeway=CLOCK_SKEW_SECONDS,
         )
     except jwt.ExpiredSignatureError as error:
         raise AuthError("the JWT has expired") from error
     except jwt.InvalidTokenError as error:
         raise AuthError(f"the JWT is not valid: {error}") from error
+    for name in ("exp", "nbf", "iat"):
+        if name in claims and (
+            isinstance(claims[name], bool) or not isinstance(claims[name], int | float)
+        ):
+            raise AuthError(f"the JWT's {name} must be a number (NumericDate)")
     role = claims.get("role", "anon")
     if role not in API_ROLES:
         raise AuthError(f"the JWT's role must be one of {', '.join(API_ROLES)}")
     user_id: uuid.UUID | None = None
     sub = claims.get("sub")
     if sub is not None:
-        try:
-            user_id = uuid.UUID(str(sub))
-        except ValueError as error:
-            raise AuthError("the JWT's sub must be a user id (a UUID)") from error
+        # The text form PostgreSQL's uuid accepts everywhere: Python's UUID()
+        # also takes "urn:uuid:..." and braces, which auth.uid() cannot cast.
+        if not isinstance(sub, str) or not _UUID_TEXT.fullmatch(sub):
+            raise AuthError("the JWT's sub must be a user id (a UUID)")
+        user_id = uuid.UUID(sub)
     if role == "authenticated" and user_id is None:
         raise AuthError("an authenticated JWT needs a sub (the user id)")
     return Caller(role, user_id, claims)

@@ -9,6 +9,7 @@ column's text. Every refusal is a 4xx in the project's words
 from __future__ import annotations
 
 import asyncio
+import codecs
 import json
 import math
 from typing import Any
@@ -22,20 +23,29 @@ from planner_app.api.limits import (
     ClientGoneError,
     InvalidRequestError,
     Limits,
+    TooManyParametersError,
 )
 
 NUL_TEXT = "text may not contain NUL characters (\\u0000)"
+NOT_UTF8 = "it must be UTF-8, without a byte order mark"
 SURROGATE_TEXT = "text must be valid Unicode (a lone surrogate such as \\ud800 is not)"
 
 
-def check_url(scope: Scope) -> None:
+def check_url(scope: Scope, limits: Limits) -> None:
     """
     :raises InvalidRequestError:
         The path or the query holds a NUL character, which no text column
         can store.
+    :raises TooManyParametersError:
+        The query has more than ``limits.max_query_params`` parameters.
     """
-    if "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b""):
+    query = scope.get("query_string", b"")
+    if "\x00" in scope.get("path", "") or b"%00" in query:
         raise InvalidRequestError(f"the URL is not valid: {NUL_TEXT}")
+    if query and query.count(b"&") + 1 > limits.max_query_params:
+        raise TooManyParametersError(
+            f"the URL has more than {limits.max_query_params} query parameters"
+        )
 
 
 def declares_body(scope: Scope) -> bool:
@@ -102,6 +112,15 @@ def strict_json(text: str | bytes, max_depth: int, what: str = "the body") -> An
     :raises InvalidRequestError:
         With what is wrong, in the project's words.
     """
+    if isinstance(text, bytes):
+        # RFC 8259: JSON exchanged between systems is UTF-8, with no byte
+        # order mark (json.loads would also take UTF-16 and UTF-32).
+        if text.startswith(codecs.BOM_UTF8):
+            raise InvalidRequestError(f"{what} is not valid JSON: {NOT_UTF8}")
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidRequestError(f"{what} is not valid JSON: {NOT_UTF8}") from None
     try:
         value = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite)
     except RecursionError:

@@ -20,6 +20,7 @@ upgrade that changes one fails there first.
 
 from __future__ import annotations
 
+import collections
 import functools
 from typing import Any
 
@@ -47,6 +48,12 @@ from planner_app.errors import NotFoundError, ValidationError
 
 # Query parameters that PiccoloCRUD reads as one value.
 _ONCE = ("__operator", "__match")
+# PiccoloCRUD's own parameters that the API answers; any other "__" name
+# (its __range_header and __range_header_name, which would copy the client's
+# text into a response header) is refused.
+_KNOWN = frozenset(
+    {"__page", "__page_size", "__order", "__visible_fields", "__readable"}
+)
 
 
 def _whole_number(params: dict[str, str], name: str, low: int, high: int) -> None:
@@ -67,16 +74,18 @@ def check_query(request: Request, piccolo_crud: PiccoloCRUD) -> None:
         out-of-range page or an invalid filter value.
     """
     items = request.query_params.multi_items()
-    keys = [key for key, _ in items]
-    for key in dict.fromkeys(keys):
-        if keys.count(key) > 1 and (key.startswith("__") or key.endswith(_ONCE)):
+    for key, times in collections.Counter(key for key, _ in items).items():
+        if key.startswith("__") and key not in _KNOWN:
+            raise HTTPException(400, f"unknown query parameter {key!r}")
+        if times > 1 and (key.startswith("__") or key.endswith(_ONCE)):
             raise HTTPException(400, f"{key} may be given only once")
     params = dict(items)
     _whole_number(params, "__page", 1, LIMITS.max_page)
     _whole_number(params, "__page_size", 1, LIMITS.max_page_size)
-    for name in filter(None, params.get("__order", "").split(",")):
-        if name.removeprefix("-") not in piccolo_crud.visible_fields_options:
-            raise HTTPException(400, f"__order: unknown column {name!r}")
+    if "__order" in params:
+        for name in params["__order"].split(","):
+            if name.removeprefix("-") not in piccolo_crud.visible_fields_options:
+                raise HTTPException(400, f"__order: unknown column {name!r}")
     # The filters as PiccoloCRUD reads them: "null" is NULL, a key given
     # more than once (or as key[]) a list.
     grouped: dict[str, list[str | None]] = {}

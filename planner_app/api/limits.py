@@ -37,8 +37,24 @@ class Limits:
     keep_alive: int = 5
     """Seconds an idle connection is kept open between requests."""
     max_header_bytes: int = 16 * 1024
-    """The request line and headers together (uvicorn's
-    ``h11_max_incomplete_event_size``): larger is a 400 from uvicorn."""
+    """The request line and headers together: a head arriving in pieces is
+    cut off there by uvicorn (``h11_max_incomplete_event_size``, a 400); one
+    that arrived whole is measured again before anything else and refused
+    with 431."""
+    max_query_params: int = 100
+    """Query parameters in one URL: more is a 400 before they are read."""
+    max_requests_per_caller: int = 4
+    """Requests of one caller (a user, or ``anon`` from one address) running
+    at once; the next is answered 429 with Retry-After before it takes a
+    database connection, so one caller never holds the whole pool."""
+    max_response_bytes: int = 4 * MiB
+    """An answer larger than this (a page of many large rows) is refused with
+    422 before it is sent: ask for a smaller ``__page_size``. With
+    ``max_connections`` it bounds the memory answers can hold."""
+    send_timeout: float = 10.0
+    """Seconds a client may leave an answer unread once the server's send
+    buffer is full: the connection is then dropped, freeing its memory and
+    its slot."""
     max_connections: int = 200
     """Open connections and running requests (uvicorn's
     ``limit_concurrency``): beyond it uvicorn answers 503."""
@@ -88,6 +104,29 @@ class BodyTimeoutError(RequestRefused):
 
 class InvalidRequestError(RequestRefused, ValidationError):
     """The URL or the body cannot be read as the API's input (422)."""
+
+
+class HeadersTooLargeError(RequestRefused):
+    """The request line and headers are larger than ``max_header_bytes``."""
+
+    status = 431
+
+
+class TooManyParametersError(RequestRefused):
+    """More query parameters than ``max_query_params``."""
+
+    status = 400
+
+
+class CallerBusyError(PlannerError):
+    """The caller already has ``max_requests_per_caller`` requests running."""
+
+    status = 429
+    retry_after = 1
+
+
+class ResponseTooLargeError(ValidationError):
+    """The answer would be larger than ``max_response_bytes``."""
 
 
 class ClientGoneError(Exception):

@@ -28,7 +28,28 @@ class HeaderDeadlineProtocol(H11Protocol):
     """
 
     header_timeout: float = LIMITS.header_timeout
+    send_timeout: float = LIMITS.send_timeout
     _header_deadline: asyncio.TimerHandle | None = None
+    _send_deadline: asyncio.TimerHandle | None = None
+
+    # The send deadline: asyncio calls pause_writing when the connection's
+    # send buffer is full (the client reads too slowly, or not at all) and
+    # resume_writing once it drains. Paused for send_timeout, the
+    # connection is dropped (abort, not close: close would wait for the
+    # buffer to drain), so an unread answer holds neither its memory nor
+    # its slot longer than that.
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._send_deadline is None:
+            self._send_deadline = self.loop.call_later(
+                self.send_timeout, self.transport.abort
+            )
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        if self._send_deadline is not None:
+            self._send_deadline.cancel()
+            self._send_deadline = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -40,8 +61,9 @@ class HeaderDeadlineProtocol(H11Protocol):
         self._await_headers(answered)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
+        for deadline in (self._header_deadline, self._send_deadline):
+            if deadline is not None:
+                deadline.cancel()
         super().connection_lost(exc)
 
     def _await_headers(self, answered: Any = None) -> None:
@@ -69,7 +91,7 @@ def uvicorn_config(
     protocol = type(
         "PlannerHTTPProtocol",
         (HeaderDeadlineProtocol,),
-        {"header_timeout": limits.header_timeout},
+        {"header_timeout": limits.header_timeout, "send_timeout": limits.send_timeout},
     )
     return uvicorn.Config(
         create_app(limits=limits),

@@ -30,10 +30,13 @@ from planner_app.api.auth import ANON, AuthError, Caller, authenticate
 from planner_app.api.body import check_url, declares_body, read_body, strict_json
 from planner_app.api.limits import (
     LIMITS,
+    CallerBusyError,
     ClientGoneError,
+    HeadersTooLargeError,
     Limits,
     PoolTimeoutError,
     RequestRefused,
+    ResponseTooLargeError,
 )
 from planner_app.api.problems import (
     PROBLEM_MEDIA_TYPE,
@@ -91,17 +94,26 @@ select set_config('request.jwt.claims', $1, true),
 
 
 class _BufferedResponse:
-    """Holds the app's answer until the transaction has ended."""
+    """
+    Holds the app's answer until the transaction has ended, up to
+    ``max_bytes`` of body (beyond, the rest is dropped and :attr:`too_large`
+    set: the answer is then refused, never sent in part).
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, max_bytes: int) -> None:
         self.start: Message | None = None
         self.body = bytearray()
+        self.max_bytes = max_bytes
+        self.too_large = False
 
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.start = message
-        elif message["type"] == "http.response.body":
+        elif message["type"] == "http.response.body" and not self.too_large:
             self.body += message.get("body", b"")
+            if len(self.body) > self.max_bytes:
+                self.too_large = True
+                self.body = bytearray()
 
     @property
     def status(self) -> int:
@@ -134,18 +146,34 @@ class RequestTransaction:
         self.app = app
         self.secret = secret
         self.limits = limits
+        self.running: dict[object, int] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith(f"{API_PREFIX}/"):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if head_size(scope) > self.limits.max_header_bytes:
+            error = HeadersTooLargeError(
+                "the request line and headers are larger than "
+                f"{self.limits.max_header_bytes} bytes"
+            )
+            await problem_response(error)(scope, receive, send)
+            return
+        if not scope.get("path", "").startswith(f"{API_PREFIX}/"):
+            # The OpenAPI document, an unknown path: no transaction, but
+            # the same bounded, problem+json answers.
+            answer = _BufferedResponse(self.limits.max_response_bytes)
+            await self.app(scope, receive, answer.send)
+            if answer.too_large:
+                raise RuntimeError("an answer outside /api/ outgrew its limit")
+            await _send(answer, send)
             return
         caller = ANON
         try:
             caller = authenticate(
                 Headers(scope=scope).get("authorization"), self.secret
             )
-            check_url(scope)
+            check_url(scope, self.limits)
             body = await read_body(scope, receive, self.limits)
             if body:
                 strict_json(body, self.limits.max_json_depth)
@@ -158,11 +186,24 @@ class RequestTransaction:
             await response(scope, receive, send)
             return
         scope.setdefault("state", {})["caller"] = caller
-        answer = _BufferedResponse()
+        answer = _BufferedResponse(self.limits.max_response_bytes)
+        key = _caller_key(caller, scope)
         try:
-            await self._run(scope, _replay(body, receive), answer, caller)
+            if self.running.get(key, 0) >= self.limits.max_requests_per_caller:
+                raise CallerBusyError(
+                    f"this caller already has {self.limits.max_requests_per_caller} "
+                    "requests running; retry when one has been answered"
+                )
+            self.running[key] = self.running.get(key, 0) + 1
+            try:
+                await self._run(scope, _replay(body, receive), answer, caller)
+            finally:
+                self.running[key] -= 1
+                if not self.running[key]:
+                    del self.running[key]
         except Exception as error:
-            # No connection free in time, starting or ending the transaction
+            # Too many requests of this caller, no connection free in time,
+            # an answer too large, starting or ending the transaction
             # failed, or a bug (answered 500 and logged).
             await problem_response(as_planner_error(error), caller)(
                 scope, receive, send
@@ -185,8 +226,32 @@ class RequestTransaction:
                 settings["idle_in_transaction_session_timeout"],
             )
             await self.app(scope, receive, answer.send)
+            if answer.too_large:
+                raise ResponseTooLargeError(
+                    f"the answer is larger than {self.limits.max_response_bytes} "
+                    "bytes; ask for a smaller __page_size"
+                )
             if answer.status >= 400:
                 await transaction.rollback()
+
+
+def head_size(scope: Scope) -> int:
+    """The bytes of the request line and headers as the client sent them."""
+    line = (
+        len(scope.get("method", ""))
+        + len(scope.get("raw_path") or scope.get("path", "").encode())
+        + len(scope.get("query_string", b""))
+        + 12
+    )
+    return line + sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+
+
+def _caller_key(caller: Caller, scope: Scope) -> object:
+    """Whose requests count together: a user's, else a role's from one host."""
+    if caller.user_id is not None:
+        return caller.user_id
+    client = scope.get("client") or ("", 0)
+    return (caller.role, client[0])
 
 
 async def _send(answer: _BufferedResponse, send: Send) -> None:

@@ -13,6 +13,7 @@ async def serve(
     port: int = 8000,
     header_timeout: float | None = None,
     body_timeout: float | None = None,
+    send_timeout: float | None = None,
 ) -> None:
     """
     Serve the planner's HTTP API with uvicorn on the database of
@@ -28,6 +29,9 @@ async def serve(
     :param body_timeout:
         Seconds a client has to send a request's body once its headers are
         in (default 10).
+    :param send_timeout:
+        Seconds a client may leave an answer unread once the server's send
+        buffer is full, before the connection is dropped (default 10).
     """
     import dataclasses
 
@@ -40,6 +44,7 @@ async def serve(
         for name, value in (
             ("header_timeout", header_timeout),
             ("body_timeout", body_timeout),
+            ("send_timeout", send_timeout),
         )
         if value is not None
     }

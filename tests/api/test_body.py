@@ -65,7 +65,7 @@ def test_valid_unicode_json_is_read_as_sent():
 )
 def test_a_url_with_nul_is_refused(path, query):
     with pytest.raises(InvalidRequestError, match="NUL"):
-        check_url({"path": path, "query_string": query})
+        check_url({"path": path, "query_string": query}, LIMITS)
 
 
 async def test_a_body_declared_too_large_is_refused_unread():

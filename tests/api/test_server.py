@@ -60,7 +60,9 @@ async def test_serve_runs_the_api_on_loopback(db: asyncpg.Connection, migrated: 
     )
 
 
-@pytest.mark.parametrize("option", ["--body-timeout=0", "--header-timeout=nan"])
+@pytest.mark.parametrize(
+    "option", ["--body-timeout=0", "--header-timeout=nan", "--send-timeout=301"]
+)
 def test_serve_refuses_a_deadline_out_of_range_in_one_line(option: str) -> None:
     result = run_cli("planner_app", "serve", option, env={"PLANNER_JWT_SECRET": SECRET})
     assert result.returncode == 1

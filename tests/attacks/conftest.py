@@ -48,7 +48,7 @@ async def conn_b(migrated: str) -> AsyncIterator[asyncpg.Connection]:
 
 # The deadlines for slow clients, shortened so the attacks on them do not
 # wait out the defaults (10 s each, docs/api.md "Limits").
-SERVED_DEADLINES = ("--header-timeout=3", "--body-timeout=3")
+SERVED_DEADLINES = ("--header-timeout=3", "--body-timeout=3", "--send-timeout=3")
 
 
 @pytest.fixture(scope="module")
