@@ -19,13 +19,15 @@ from planner_app.errors import PlannerError
 
 JWT_SECRET_VARIABLE = "PLANNER_JWT_SECRET"
 MIN_SECRET_BYTES = 32
-# Seconds of clock difference allowed between the token's issuer and this
-# server for exp, nbf and iat (PostgREST allows the same 30).
+"""HS256 keys shorter than its 32-byte digest are refused (RFC 7518 3.2)."""
+
 CLOCK_SKEW_SECONDS = 30
+"""Seconds of clock difference allowed between the token's issuer and this
+server for ``exp``, ``nbf`` and ``iat`` (PostgREST allows the same 30)."""
+
 _UUID_TEXT = re.compile(
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
 )
-"""HS256 keys shorter than its 32-byte digest are refused (RFC 7518 3.2)."""
 
 API_ROLES = ("anon", "authenticated", "service_role")
 """The roles a request may act as: Supabase's API roles, nothing else."""

@@ -19,7 +19,9 @@ transaction has ended: committed for a success, rolled back for an error.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
@@ -165,8 +167,9 @@ class RequestTransaction:
             answer = _BufferedResponse(self.limits.max_response_bytes)
             await self.app(scope, receive, answer.send)
             if answer.too_large:
-                raise RuntimeError("an answer outside /api/ outgrew its limit")
-            await _send(answer, send)
+                await problem_response(self._too_large())(scope, receive, send)
+            else:
+                await _send(answer, send)
             return
         caller = ANON
         try:
@@ -187,20 +190,9 @@ class RequestTransaction:
             return
         scope.setdefault("state", {})["caller"] = caller
         answer = _BufferedResponse(self.limits.max_response_bytes)
-        key = _caller_key(caller, scope)
         try:
-            if self.running.get(key, 0) >= self.limits.max_requests_per_caller:
-                raise CallerBusyError(
-                    f"this caller already has {self.limits.max_requests_per_caller} "
-                    "requests running; retry when one has been answered"
-                )
-            self.running[key] = self.running.get(key, 0) + 1
-            try:
+            with self._counted(_caller_key(caller, scope)):
                 await self._run(scope, _replay(body, receive), answer, caller)
-            finally:
-                self.running[key] -= 1
-                if not self.running[key]:
-                    del self.running[key]
         except Exception as error:
             # Too many requests of this caller, no connection free in time,
             # an answer too large, starting or ending the transaction
@@ -210,6 +202,29 @@ class RequestTransaction:
             )
             return
         await _send(answer, send)
+
+    @contextlib.contextmanager
+    def _counted(self, key: object) -> Iterator[None]:
+        """One more running request of the caller ``key``, within its bound."""
+        bound = self.limits.max_requests_per_caller
+        if self.running.get(key, 0) >= bound:
+            raise CallerBusyError(
+                f"this caller already has {bound} requests running; "
+                "retry when one has been answered"
+            )
+        self.running[key] = self.running.get(key, 0) + 1
+        try:
+            yield
+        finally:
+            self.running[key] -= 1
+            if not self.running[key]:
+                del self.running[key]
+
+    def _too_large(self) -> ResponseTooLargeError:
+        return ResponseTooLargeError(
+            f"the answer is larger than {self.limits.max_response_bytes} bytes; "
+            "ask for a smaller __page_size"
+        )
 
     async def _run(
         self, scope: Scope, receive: Receive, answer: _BufferedResponse, caller: Caller
@@ -227,10 +242,7 @@ class RequestTransaction:
             )
             await self.app(scope, receive, answer.send)
             if answer.too_large:
-                raise ResponseTooLargeError(
-                    f"the answer is larger than {self.limits.max_response_bytes} "
-                    "bytes; ask for a smaller __page_size"
-                )
+                raise self._too_large()
             if answer.status >= 400:
                 await transaction.rollback()
 
