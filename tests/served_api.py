@@ -139,6 +139,8 @@ class _Collected(asyncio.Protocol):
         self.data = bytearray()
         self.changed = asyncio.Event()
         self.closed = False
+        self.error: Exception | None = None
+        """Why the connection ended, if not in order (a reset, say)."""
 
     def data_received(self, data: bytes) -> None:
         self.data += data
@@ -151,6 +153,7 @@ class _Collected(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self.error = exc
         self.changed.set()
 
 

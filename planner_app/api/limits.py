@@ -55,6 +55,15 @@ class Limits:
     """Seconds a client may leave an answer unread once the server's send
     buffer is full: the connection is then dropped, freeing its memory and
     its slot."""
+    linger_timeout: float = 2.0
+    """Seconds a connection answered in the middle of its request body (413,
+    408) is kept half-closed, the rest of the body read and discarded, so
+    that closing it does not reset the connection and destroy the answer
+    before the client reads it."""
+    max_linger_bytes: int = 16 * MiB
+    """What a lingering connection reads and discards at most before it is
+    closed anyway: more than a client has in flight when the answer reaches
+    it (its own buffer and both kernels' socket buffers, a few MiB)."""
     max_connections: int = 200
     """Open connections and running requests (uvicorn's
     ``limit_concurrency``): beyond it uvicorn answers 503."""

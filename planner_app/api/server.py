@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
+import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -16,6 +18,66 @@ from planner_app.api.limits import LIMITS, Limits
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+
+
+class LingeringTransport:
+    """
+    A connection's transport whose ``close()`` lingers while the client is
+    still sending a request body the server has answered without reading
+    (a 413, a 408): closing a socket with unread data makes the kernel send
+    a reset, which can destroy the answer before the client reads it. So
+    the server half-closes instead (``write_eof``: the answer, then end of
+    stream), reads and discards what still arrives, and closes once the
+    client closes its side, after ``linger_timeout`` seconds, or after
+    ``max_bytes`` more bytes, whichever comes first (RFC 9112, 9.6). Every
+    other close, and an abort, is immediate.
+    """
+
+    def __init__(
+        self,
+        transport: asyncio.Transport,
+        must_linger: Callable[[], bool],
+        timeout: float,
+        max_bytes: int,
+    ) -> None:
+        self._transport = transport
+        self._must_linger = must_linger
+        self._timeout = timeout
+        self._left = max_bytes
+        self._deadline: asyncio.TimerHandle | None = None
+        self.lingering = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def is_closing(self) -> bool:
+        return self.lingering or self._transport.is_closing()
+
+    def close(self) -> None:
+        if self.is_closing():
+            return
+        if not (self._must_linger() and self._transport.can_write_eof()):
+            self._transport.close()
+            return
+        self.lingering = True
+        self._transport.write_eof()
+        self._transport.resume_reading()
+        self._deadline = asyncio.get_running_loop().call_later(
+            self._timeout, self.finish
+        )
+
+    def discard(self, data: bytes) -> None:
+        """What arrives while lingering: counted, never parsed."""
+        self._left -= len(data)
+        if self._left < 0:
+            self.finish()
+
+    def finish(self) -> None:
+        """Stop lingering: close for good."""
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+        self._transport.close()
 
 
 class HeaderDeadlineProtocol(H11Protocol):
@@ -29,6 +91,8 @@ class HeaderDeadlineProtocol(H11Protocol):
 
     header_timeout: float = LIMITS.header_timeout
     send_timeout: float = LIMITS.send_timeout
+    linger_timeout: float = LIMITS.linger_timeout
+    max_linger_bytes: int = LIMITS.max_linger_bytes
     _header_deadline: asyncio.TimerHandle | None = None
     _send_deadline: asyncio.TimerHandle | None = None
 
@@ -52,8 +116,26 @@ class HeaderDeadlineProtocol(H11Protocol):
             self._send_deadline = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        lingering = LingeringTransport(
+            transport,
+            # An answer sent, the client still in the middle of its body.
+            lambda: self.conn.their_state is h11.SEND_BODY,
+            self.linger_timeout,
+            self.max_linger_bytes,
+        )
+        super().connection_made(lingering)  # type: ignore[arg-type]
         self._await_headers()
+
+    def data_received(self, data: bytes) -> None:
+        if self.transport.lingering:
+            self.transport.discard(data)
+            return
+        super().data_received(data)
+
+    def eof_received(self) -> None:
+        # The client has closed its side: nothing more to wait for.
+        if self.transport.lingering:
+            self.transport.finish()
 
     def on_response_complete(self) -> None:
         answered = self.cycle
@@ -64,6 +146,8 @@ class HeaderDeadlineProtocol(H11Protocol):
         for deadline in (self._header_deadline, self._send_deadline):
             if deadline is not None:
                 deadline.cancel()
+        if self.transport.lingering:
+            self.transport.finish()
         super().connection_lost(exc)
 
     def _await_headers(self, answered: Any = None) -> None:
@@ -91,7 +175,12 @@ def uvicorn_config(
     protocol = type(
         "PlannerHTTPProtocol",
         (HeaderDeadlineProtocol,),
-        {"header_timeout": limits.header_timeout, "send_timeout": limits.send_timeout},
+        {
+            "header_timeout": limits.header_timeout,
+            "send_timeout": limits.send_timeout,
+            "linger_timeout": limits.linger_timeout,
+            "max_linger_bytes": limits.max_linger_bytes,
+        },
     )
     return uvicorn.Config(
         create_app(limits=limits),

@@ -61,6 +61,32 @@ async def test_an_oversized_body_is_refused_413_without_being_read(served, users
         client.close()
 
 
+async def test_a_body_still_arriving_after_its_413_is_discarded_not_reset(
+    served, users
+):
+    """
+    The client keeps sending after the server has refused its body: closing
+    over that unread data would reset the connection, and a reset can
+    destroy the answer before the client reads it. The server half-closes,
+    discards what arrives and the connection ends in order.
+    """
+    client = await RawClient.connect(served.port)
+    try:
+        head = request_head(
+            "POST",
+            "/api/chat_message/",
+            {"Content-Type": "application/json", "Content-Length": str(32 * MiB)},
+        )
+        # Written at once, without waiting for the answer: 512 KiB of body.
+        client.transport.write(head + b'{"content": "' + b"x" * (512 * 1024))
+        answer = await client.answer(timeout=10)
+        assert answer.status == 413, answer
+        assert await client.closed_by_server(timeout=10)
+        assert client.received.error is None, "the connection was reset"
+    finally:
+        client.close()
+
+
 async def test_a_streamed_body_is_refused_413_once_it_grows_too_large(served, users):
     """Chunked, no Content-Length, never finished: 8 MiB are offered."""
     client = await RawClient.connect(served.port)
