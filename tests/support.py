@@ -11,7 +11,7 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,6 +21,7 @@ from typing import Any
 import asyncpg
 
 from planner_app import tables
+from tests.cli_forkserver import ForkServer
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PICCOLO = str(Path(sys.executable).with_name("piccolo"))
@@ -43,24 +44,58 @@ def run_cli(
     input: str | None = None,
     env: dict[str, str] | None = None,
     timeout: float = 300,
+    fresh: bool = False,
 ) -> subprocess.CompletedProcess[str]:
     """
-    Run ``piccolo <args>`` from the project root the way a user would.
+    Run ``piccolo <args>`` from the project root the way a user would, with
+    this process's environment, ``DATABASE_URL`` set to ``database_url``
+    when given, and ``env`` on top.
     """
     full_env = dict(os.environ)
     if database_url is not None:
         full_env["DATABASE_URL"] = database_url
     if env:
         full_env.update(env)
-    return subprocess.run(
-        [PICCOLO, *args],
-        cwd=PROJECT_ROOT,
-        env=full_env,
-        input=input,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
+    return run_piccolo(*args, env=full_env, input=input, timeout=timeout, fresh=fresh)
+
+
+def run_piccolo(
+    *args: str,
+    env: dict[str, str],
+    input: str | None = None,
+    timeout: float = 300,
+    fresh: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """
+    Run ``piccolo <args>`` from the project root with exactly ``env``.
+
+    The command is a child of the worker's fork server
+    (:mod:`tests.cli_forkserver`), which has run the ``piccolo`` script up
+    to its ``main()``; with ``fresh`` it is a new ``piccolo`` process, as it
+    also is when ``env`` changes a ``PYTHON*`` variable (a hash seed, say)
+    that only a new interpreter reads.
+    """
+    if fresh or python_settings(env) != python_settings(os.environ):
+        return subprocess.run(
+            [PICCOLO, *args],
+            cwd=PROJECT_ROOT,
+            env=env,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    return FORK_SERVER.run(
+        list(args), cwd=str(PROJECT_ROOT), env=env, input=input, timeout=timeout
     )
+
+
+def python_settings(env: Mapping[str, str]) -> dict[str, str]:
+    """The variables an interpreter reads when it starts."""
+    return {k: v for k, v in env.items() if k.startswith("PYTHON")}
+
+
+FORK_SERVER = ForkServer(PICCOLO)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import pytest
 from planner_app.commands import MIGRATE_HINT, CommandError, parse_options
 from planner_app.commands.psql import psql_arguments
 from planner_app.database import database_name
-from tests.support import PICCOLO, PROJECT_ROOT, run_cli
+from tests.support import PROJECT_ROOT, run_cli, run_piccolo
 
 
 @pytest.mark.parametrize("option", ["--dry-run", "--dry_run"])
@@ -73,26 +73,17 @@ def without_database_url(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def run_piccolo(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [PICCOLO, *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 @pytest.mark.parametrize("command", COMMANDS)
 def test_help_starts_no_server_and_creates_no_data_folder(tmp_path, command):
     data_dir = tmp_path / "pgdata"
 
+    # The real entry point, started afresh: nothing before main() runs a server.
     result = run_piccolo(
         "planner_app",
         command,
         "--help",
         env=without_database_url(PLANNER_PGDATA=str(data_dir)),
+        fresh=True,
     )
 
     assert result.returncode == 0, result.stderr

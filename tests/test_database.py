@@ -23,7 +23,7 @@ from planner_app.database import (
     validate_database_url,
     with_database,
 )
-from tests.support import PICCOLO, PROJECT_ROOT, run_cli
+from tests.support import PICCOLO, PROJECT_ROOT, run_cli, run_piccolo
 
 
 async def test_the_suite_runs_on_the_engine_it_was_asked_for(db):
@@ -154,14 +154,7 @@ def test_without_database_url_the_cli_starts_and_stops_the_embedded_server(
     }
 
     def piccolo(*args: str) -> subprocess.CompletedProcess[str]:
-        result = subprocess.run(
-            [str(Path(sys.executable).with_name("piccolo")), *args],
-            cwd=Path(__file__).resolve().parent.parent,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        result = run_piccolo(*args, env=env, timeout=300)
         assert result.returncode == 0, result.stderr
         assert "Warning" not in result.stderr, result.stderr
         assert "Warning" not in result.stdout, result.stdout

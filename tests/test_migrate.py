@@ -17,7 +17,7 @@ from piccolo.apps.migrations.commands.base import BaseMigrationManager
 
 from planner_app import deploy_lock
 from planner_app.piccolo_app import APP_CONFIG
-from tests.support import PICCOLO, PLANNER_TABLES, PROJECT_ROOT, connected, run_cli
+from tests.support import PLANNER_TABLES, connected, run_cli, run_piccolo
 
 MIGRATIONS = Path(APP_CONFIG.resolved_migrations_folder_path)
 TABLES_MIGRATION = "2026-11-26T00:00:03:000000"
@@ -74,18 +74,11 @@ async def run_migrate_concurrently(url: str, count: int) -> list[tuple[int, str,
     env = {**os.environ, "DATABASE_URL": url}
 
     async def one() -> tuple[int, str, str]:
-        process = await asyncio.create_subprocess_exec(
-            PICCOLO,
-            "planner_app",
-            "migrate",
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+        # Each its own process, from the fork server, all at once.
+        result = await asyncio.to_thread(
+            run_piccolo, "planner_app", "migrate", env=env, timeout=300
         )
-        out, err = await asyncio.wait_for(process.communicate(), timeout=300)
-        assert process.returncode is not None
-        return process.returncode, out.decode(), err.decode()
+        return result.returncode, result.stdout, result.stderr
 
     return list(await asyncio.gather(*(one() for _ in range(count))))
 

@@ -8,9 +8,8 @@ from __future__ import annotations
 import importlib
 import os
 import subprocess
-import sys
 
-from tests.support import PROJECT_ROOT, run_cli
+from tests.support import FORK_SERVER, PROJECT_ROOT, run_cli
 
 MIGRATIONS_PACKAGE = "planner_app.piccolo_migrations"
 MIGRATIONS_FOLDER = PROJECT_ROOT / "planner_app" / "piccolo_migrations"
@@ -40,19 +39,11 @@ def migrate(url: str, *args: str) -> None:
 
 def deploy_failing_in(migration_id: str, url: str) -> subprocess.CompletedProcess[str]:
     """``piccolo migrations forwards all`` with ``migration_id`` made to fail."""
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "tests.supabase.failing_deploy",
-            migration_id,
-            "migrations",
-            "forwards",
-            "all",
-        ],
-        cwd=PROJECT_ROOT,
+    return FORK_SERVER.run(
+        [migration_id, "migrations", "forwards", "all"],
+        module="tests.supabase.failing_deploy",
+        cwd=str(PROJECT_ROOT),
         env={**os.environ, "DATABASE_URL": url},
-        capture_output=True,
-        text=True,
+        input=None,
         timeout=300,
     )
