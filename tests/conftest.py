@@ -162,13 +162,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log):
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """
-    ``-n auto``: one worker per CPU, and at least two, since a test spends
-    much of its time waiting for the server or a subprocess (unless
+    ``-n auto``: one worker per CPU and one more, since a test spends much
+    of its time waiting (for the server, a subprocess, a deadline the API
+    must keep), and the extra worker's CPU fills that time (unless
     ``PYTEST_XDIST_AUTO_NUM_WORKERS`` says otherwise).
     """
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None
-    return max(os.cpu_count() or 1, 2)
+    return (os.cpu_count() or 1) + 1
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

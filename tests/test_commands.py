@@ -321,3 +321,30 @@ async def test_seeding_existing_users_with_another_today_points_at_reset(
     )
     assert reset.returncode == 0, reset.stderr
     assert "1 users created" in reset.stdout and "--reset" not in reset.stdout
+
+
+# The suite runs most commands as children of a fork server
+# (tests/cli_forkserver.py): each must answer exactly as the real piccolo.
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("planner_app", "seed", "--users=abc"),
+        ("planner_app", "migrate", "--check"),
+        ("planner_app", "psql", "--command=select count(*) from vision"),
+        ("migrations", "check"),
+    ],
+)
+def test_a_forked_command_answers_as_the_real_piccolo(database_url, args):
+    env = {**os.environ, "DATABASE_URL": database_url}
+
+    forked = run_piccolo(*args, env=env)
+    fresh = run_piccolo(*args, env=env, fresh=True)
+
+    assert (forked.returncode, forked.stdout, forked.stderr) == (
+        fresh.returncode,
+        fresh.stdout,
+        fresh.stderr,
+    )
+    assert forked.stdout or forked.stderr
