@@ -42,15 +42,20 @@ async def api_sessions(db: asyncpg.Connection, served: Served) -> dict[str, int]
     return {row["state"]: row["n"] for row in rows}
 
 
+def oversized_head() -> bytes:
+    """A request head whose Content-Length (32 MiB) is over the body limit."""
+    return request_head(
+        "POST",
+        "/api/chat_message/",
+        {"Content-Type": "application/json", "Content-Length": str(32 * MiB)},
+    )
+
+
 async def test_an_oversized_body_is_refused_413_without_being_read(served, users):
     """Content-Length says 32 MiB; 64 KiB are sent, no token."""
     client = await RawClient.connect(served.port)
     try:
-        head = request_head(
-            "POST",
-            "/api/chat_message/",
-            {"Content-Type": "application/json", "Content-Length": str(32 * MiB)},
-        )
+        head = oversized_head()
         await client.send(head + b'{"content": "' + b"x" * 65536)
         answer = await client.answer(timeout=10)
         assert answer.status == 413, answer
@@ -72,11 +77,7 @@ async def test_a_body_still_arriving_after_its_413_is_discarded_not_reset(
     """
     client = await RawClient.connect(served.port)
     try:
-        head = request_head(
-            "POST",
-            "/api/chat_message/",
-            {"Content-Type": "application/json", "Content-Length": str(32 * MiB)},
-        )
+        head = oversized_head()
         # Written at once, without waiting for the answer: 512 KiB of body.
         client.transport.write(head + b'{"content": "' + b"x" * (512 * 1024))
         answer = await client.answer(timeout=10)
