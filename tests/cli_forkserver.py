@@ -33,8 +33,10 @@ child runs and ``{"status": ...}`` (a wait status) when it has exited. The
 server exits when the pipe on its standard input closes, that is when the
 test process that started it is gone.
 
-This file is run as a script (``python tests/cli_forkserver.py SOCKET``)
-and imports only the standard library before ``piccolo.main``.
+This file is run as a script (``python tests/cli_forkserver.py SOCKET
+PICCOLO``, the socket's path and the ``piccolo`` script's) by
+:class:`ForkServer`, and imports only the standard library before
+``piccolo.main``.
 """
 
 from __future__ import annotations
