@@ -89,9 +89,11 @@ async def _create_database(
 
 async def _drop_run_databases(server_url: str, run_id: str) -> None:
     """
-    Drop every database of the run (every worker's and the template), ten
-    at a time: each DROP DATABASE waits for a checkpoint, and concurrent
-    drops share one.
+    Drop every database of the run (every worker's and the template), all
+    at once: each DROP DATABASE waits for a checkpoint, and drops waiting at
+    the same time share one (70 databases: about 1 s at once, 9-10 s ten at
+    a time). The drops take at most the connections the server has free,
+    keeping a few for others.
     """
     maintenance = with_database(server_url, "postgres")
     async with connected(maintenance) as conn:
@@ -99,14 +101,17 @@ async def _drop_run_databases(server_url: str, run_id: str) -> None:
             "select datname from pg_database where starts_with(datname, $1)",
             f"{run_id}_",
         )
+        free = await conn.fetchval(
+            "select current_setting('max_connections')::int"
+            " - (select count(*) from pg_stat_activity)"
+        )
+    slots = asyncio.Semaphore(max(1, min(len(names), free - 5)))
 
     async def drop(name: str) -> None:
-        async with connected(maintenance) as conn:
+        async with slots, connected(maintenance) as conn:
             await conn.execute(f'drop database if exists "{name}" with (force)')
 
-    for start in range(0, len(names), 10):
-        batch = names[start : start + 10]
-        await asyncio.gather(*(drop(row["datname"]) for row in batch))
+    await asyncio.gather(*(drop(row["datname"]) for row in names))
 
 
 def _is_worker(config: pytest.Config) -> bool:
