@@ -34,7 +34,7 @@ from planner_app.database import (
     validate_database_url,
     with_database,
 )
-from tests.support import Owner, build_owner, connected, run_cli
+from tests.support import Owner, SessionReuse, build_owner, connected, run_cli
 
 
 @dataclass(frozen=True)
@@ -249,11 +249,27 @@ def migrated(database_url: str) -> str:
     return database_url
 
 
+@pytest.fixture(scope="session")
+async def sessions() -> AsyncIterator[SessionReuse]:
+    """This process's connections reused from test to test, reset between."""
+    reuse = SessionReuse()
+    yield reuse
+    await reuse.close()
+
+
 @pytest.fixture
-async def db(migrated: str) -> AsyncIterator[asyncpg.Connection]:
-    """A connection (as the table owner) to this run's migrated database."""
-    async with connected(migrated) as conn:
+async def db(
+    migrated: str, sessions: SessionReuse
+) -> AsyncIterator[asyncpg.Connection]:
+    """
+    A connection (as the table owner) to this run's migrated database, in
+    the state of a new session (:class:`tests.support.SessionReuse`).
+    """
+    conn = await sessions.take(migrated)
+    try:
         yield conn
+    finally:
+        await sessions.give_back(migrated, conn)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import pytest
 from tests.api.helpers import SECRET
 from tests.attacks.world import User, build_user
 from tests.served_api import Served, api_login_role, served_api
-from tests.support import connected
+from tests.support import SessionReuse, connected
 
 
 @dataclass
@@ -33,17 +33,27 @@ async def users(migrated: str) -> Pair:
 
 
 @pytest.fixture
-async def conn_a(migrated: str) -> AsyncIterator[asyncpg.Connection]:
+async def conn_a(
+    migrated: str, sessions: SessionReuse
+) -> AsyncIterator[asyncpg.Connection]:
     """A's connection (log in as the owner; tests switch to an API role)."""
-    async with connected(migrated) as conn:
+    conn = await sessions.take(migrated)
+    try:
         yield conn
+    finally:
+        await sessions.give_back(migrated, conn)
 
 
 @pytest.fixture
-async def conn_b(migrated: str) -> AsyncIterator[asyncpg.Connection]:
+async def conn_b(
+    migrated: str, sessions: SessionReuse
+) -> AsyncIterator[asyncpg.Connection]:
     """B's connection, concurrent with A's."""
-    async with connected(migrated) as conn:
+    conn = await sessions.take(migrated)
+    try:
         yield conn
+    finally:
+        await sessions.give_back(migrated, conn)
 
 
 # The deadlines for slow clients, shortened so the attacks on them do not
