@@ -75,7 +75,7 @@ def test_no_tracked_file_links_outside_the_repository():
         # The coordination notes this repository grew from are not part of
         # it; naming them sends a reader nowhere. (This file names them to
         # look for them.)
-        for stale in ("../shared", "..//", "shared/PRODUCT.md"):
+        for stale in ("../shared", "..//", "PRODUCT.md"):
             if stale in text and path.resolve() != Path(__file__).resolve():
                 outside.append(f"{where}: mentions {stale}")
         for target in links(text):

@@ -1,5 +1,5 @@
 """
-PRODUCT.md, "HTTP enforcement path": a request acts as its Supabase JWT
+docs/product.md, "The HTTP service": a request acts as its Supabase JWT
 (``planner_app/api/auth.py``). A bad token is a 401 that never reaches the
 database; no token is ``anon``, which the database gives nothing; the API
 does not start without a usable secret.

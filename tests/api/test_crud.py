@@ -1,5 +1,5 @@
 """
-PRODUCT.md, "HTTP enforcement path": PiccoloCRUD as the API extends it
+docs/product.md, "The HTTP service": PiccoloCRUD as the API extends it
 (``planner_app/api/crud.py``). Bad input is a 4xx that changes nothing, a
 query is one PiccoloCRUD can answer or a 400/422, and every piccolo-api name
 the subclass leans on is pinned here, so an upgrade that changes one fails

@@ -1,5 +1,5 @@
 """
-Supabase fidelity: PRODUCT.md, "The same migrations run unchanged on
+Supabase fidelity: docs/product.md, "The same migrations run unchanged on
 Supabase ... Rolling back never drops objects that Supabase owns", and "A
 table is private from the transaction that creates it ... Sequences and
 migration bookkeeping are out of the API roles' reach."

@@ -1,8 +1,8 @@
 """
-PRODUCT.md, "HTTP enforcement path" and "Lock": the plan operations over
-HTTP (``planner_app/api/routes/plan.py``) and the lock through both paths: a
-locked week answers 423 with the lock's code, progress is still recorded, a
-user cannot lift the lock and ``service_role`` can.
+docs/product.md, "The HTTP service" and "The lock (weeks 7–12)": the plan
+operations over HTTP (``planner_app/api/routes/plan.py``) and the lock
+through both paths: a locked week answers 423 with the lock's code, progress
+is still recorded, a user cannot lift the lock and ``service_role`` can.
 """
 
 from __future__ import annotations

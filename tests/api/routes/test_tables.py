@@ -1,5 +1,5 @@
 """
-PRODUCT.md, "HTTP enforcement path": the tables over HTTP
+docs/product.md, "The HTTP service": the tables over HTTP
 (``planner_app/api/routes/tables.py``). Every request runs as its caller
 under the same row-level security, so users A and B (the ``owner`` and
 ``stranger`` fixtures) see and change only their own rows; PiccoloCRUD's own
