@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from planner_app.api.limits import LIMITS
+from planner_app.api.transaction import engine
 from tests.api.helpers import APP
 
 
@@ -17,3 +19,19 @@ async def client(migrated: str) -> AsyncIterator[httpx.AsyncClient]:
         transport=transport, base_url="http://planner.test"
     ) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+async def connection_pool(migrated: str) -> AsyncIterator[None]:
+    """
+    The engine's connection pool, as ``serve`` keeps it (``pool_size``,
+    ``pool_wait``), for the tests of one module: its requests then reuse
+    sessions instead of opening one each (``APP`` alone opens one per
+    request, which the tests of what a request must not touch rely on).
+    """
+    db = engine()
+    await db.start_connection_pool(min_size=1, max_size=LIMITS.pool_size)
+    try:
+        yield
+    finally:
+        await db.close_connection_pool()

@@ -25,6 +25,9 @@ from planner_app.tables import ChatSession, Vision
 from tests.api.helpers import as_user, problem, rows
 from tests.support import snapshot
 
+# Requests reuse sessions, as in `serve` (tests/api/conftest.py).
+pytestmark = pytest.mark.usefixtures("connection_pool")
+
 
 @pytest.mark.parametrize(
     ("method", "url", "body"),

@@ -7,9 +7,14 @@ is still recorded, a user cannot lift the lock and ``service_role`` can.
 
 from __future__ import annotations
 
+import pytest
+
 from planner_app.errors import WEEK_LOCKED_HINT, WEEK_LOCKED_SQLSTATE
 from tests.api.helpers import SERVICE_ROLE, as_user, problem
 from tests.support import snapshot
+
+# Requests reuse sessions, as in `serve` (tests/api/conftest.py).
+pytestmark = pytest.mark.usefixtures("connection_pool")
 
 
 async def test_a_plan_item_cannot_enter_another_users_locked_week(

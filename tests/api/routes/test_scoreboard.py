@@ -22,6 +22,9 @@ from tests.api.helpers import SERVICE_ROLE, as_user, problem
 from tests.roles import acting_as
 from tests.support import Owner, build_owner
 
+# Requests reuse sessions, as in `serve` (tests/api/conftest.py).
+pytestmark = pytest.mark.usefixtures("connection_pool")
+
 
 @pytest.fixture
 async def scored(db: asyncpg.Connection) -> Owner:

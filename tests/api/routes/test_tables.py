@@ -16,6 +16,9 @@ from tests.api.helpers import APP, SERVICE_ROLE, as_user, problem, rows
 from tests.support import DOMAIN_TABLES as DOMAIN_TABLE_NAMES
 from tests.support import Owner, snapshot
 
+# Requests reuse sessions, as in `serve` (tests/api/conftest.py).
+pytestmark = pytest.mark.usefixtures("connection_pool")
+
 
 @pytest.mark.parametrize("table", DOMAIN_TABLE_NAMES)
 async def test_a_user_reads_only_their_own_rows(client, owner, stranger, table):
