@@ -15,7 +15,9 @@ worker; the template is the run's, built by the first worker that needs it
 while the others wait (an advisory lock on the server). Other session
 fixtures are a worker's own: its seeded database, the attack suite's users,
 the compiled ``schema/`` (``schema/dist-<worker>/``); the Supabase-like
-cluster is built by the one worker that runs ``tests/supabase/``.
+cluster is built by the one worker that runs ``tests/supabase/``. The
+connection a test gets from ``db`` is the previous test's, reset to a new
+session's state, or a new one (:class:`tests.support.SessionReuse`).
 """
 
 from __future__ import annotations
