@@ -267,11 +267,8 @@ async def db(
     A connection (as the table owner) to this run's migrated database, in
     the state of a new session (:class:`tests.support.SessionReuse`).
     """
-    conn = await sessions.take(migrated)
-    try:
+    async with sessions.connection(migrated) as conn:
         yield conn
-    finally:
-        await sessions.give_back(migrated, conn)
 
 
 @pytest.fixture

@@ -191,6 +191,15 @@ class SessionReuse:
             self._new_state[url] = await conn.fetchrow(SESSION_STATE)
         return conn
 
+    @asynccontextmanager
+    async def connection(self, url: str) -> AsyncIterator[asyncpg.Connection]:
+        """A connection to ``url`` for the block, given back when it ends."""
+        conn = await self.take(url)
+        try:
+            yield conn
+        finally:
+            await self.give_back(url, conn)
+
     async def give_back(self, url: str, conn: asyncpg.Connection) -> None:
         if conn.is_closed():
             return

@@ -11,28 +11,32 @@ import pytest
 
 from tests.support import SESSION_STATE, SessionReuse, connected
 
+# What a test may leave in its session: temporary objects, a held cursor,
+# sequence state, an advisory lock, a listen, settings, claims, a role and
+# an open transaction.
+LEFT_BEHIND = (
+    "create sequence pg_temp.counter",
+    "create function pg_temp.shadow() returns int language sql as 'select 1'",
+    "declare kept cursor with hold for select 1",
+    "select nextval('pg_temp.counter')",
+    "select nextval(pg_get_serial_sequence('audit_log', 'id'))",
+    "select pg_advisory_lock(4242)",
+    "listen somewhere",
+    "set search_path = pg_temp, public",
+    "set statement_timeout = '1s'",
+    """select set_config('request.jwt.claims', '{"sub": "x"}', false)""",
+    "set role service_role",
+    "begin",
+    "select 1",
+)
+
 
 async def test_a_used_connection_comes_back_as_a_new_session(migrated: str) -> None:
     reuse = SessionReuse()
     try:
         conn = await reuse.take(migrated)
-        await conn.execute("create sequence pg_temp.counter")
-        await conn.execute(
-            "create function pg_temp.shadow() returns int language sql as 'select 1'"
-        )
-        await conn.execute("declare kept cursor with hold for select 1")
-        await conn.execute("select nextval('pg_temp.counter')")
-        await conn.execute("select nextval(pg_get_serial_sequence('audit_log', 'id'))")
-        await conn.execute("select pg_advisory_lock(4242)")
-        await conn.execute("listen somewhere")
-        await conn.execute("set search_path = pg_temp, public")
-        await conn.execute("set statement_timeout = '1s'")
-        await conn.execute(
-            "select set_config('request.jwt.claims', '{\"sub\": \"x\"}', false)"
-        )
-        await conn.execute("set role service_role")
-        await conn.execute("begin")
-        await conn.execute("select 1")
+        for statement in LEFT_BEHIND:
+            await conn.execute(statement)
         await reuse.give_back(migrated, conn)
         again = await reuse.take(migrated)
         assert again is conn, "a connection that could be reset was not reused"

@@ -37,11 +37,8 @@ async def conn_a(
     migrated: str, sessions: SessionReuse
 ) -> AsyncIterator[asyncpg.Connection]:
     """A's connection (log in as the owner; tests switch to an API role)."""
-    conn = await sessions.take(migrated)
-    try:
+    async with sessions.connection(migrated) as conn:
         yield conn
-    finally:
-        await sessions.give_back(migrated, conn)
 
 
 @pytest.fixture
@@ -49,11 +46,8 @@ async def conn_b(
     migrated: str, sessions: SessionReuse
 ) -> AsyncIterator[asyncpg.Connection]:
     """B's connection, concurrent with A's."""
-    conn = await sessions.take(migrated)
-    try:
+    async with sessions.connection(migrated) as conn:
         yield conn
-    finally:
-        await sessions.give_back(migrated, conn)
 
 
 # The deadlines for slow clients, shortened so the attacks on them do not
