@@ -204,6 +204,8 @@ class SessionReuse:
         if conn.is_closed():
             return
         try:
+            # A transaction left open by a bare ``begin``: asyncpg's reset
+            # would roll it back too, but log it as an error.
             if conn.is_in_transaction():
                 await conn.execute("rollback", timeout=10)
             await conn.reset(timeout=10)

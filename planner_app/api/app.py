@@ -17,7 +17,7 @@ from planner_app.api.limits import LIMITS, Limits
 from planner_app.api.openapi import openapi
 from planner_app.api.problems import interface_error_handler, planner_error_handler
 from planner_app.api.routes import ROUTERS
-from planner_app.api.transaction import RequestTransaction, engine
+from planner_app.api.transaction import RequestTransaction, connection_pool
 from planner_app.errors import PlannerError
 
 
@@ -45,12 +45,8 @@ def create_app(
         if not pool:
             yield
             return
-        db = engine()
-        await db.start_connection_pool(min_size=1, max_size=limits.pool_size)
-        try:
+        async with connection_pool(limits):
             yield
-        finally:
-            await db.close_connection_pool()
 
     app = FastAPI(
         title="Planner API",

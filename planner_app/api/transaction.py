@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
@@ -57,6 +57,17 @@ def engine() -> PostgresEngine:
     if not isinstance(db, PostgresEngine):
         raise RuntimeError("the planner API needs PostgreSQL")
     return db
+
+
+@contextlib.asynccontextmanager
+async def connection_pool(limits: Limits) -> AsyncIterator[None]:
+    """The engine's connection pool (``limits.pool_size``) for the block."""
+    db = engine()
+    await db.start_connection_pool(min_size=1, max_size=limits.pool_size)
+    try:
+        yield
+    finally:
+        await db.close_connection_pool()
 
 
 def current_connection() -> asyncpg.Connection:

@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
+from planner_app.api import transaction
 from planner_app.api.limits import LIMITS
-from planner_app.api.transaction import engine
 from tests.api.helpers import APP
 
 
@@ -29,9 +29,5 @@ async def connection_pool(migrated: str) -> AsyncIterator[None]:
     sessions instead of opening one each (``APP`` alone opens one per
     request, which the tests of what a request must not touch rely on).
     """
-    db = engine()
-    await db.start_connection_pool(min_size=1, max_size=LIMITS.pool_size)
-    try:
+    async with transaction.connection_pool(LIMITS):
         yield
-    finally:
-        await db.close_connection_pool()
